@@ -1,0 +1,192 @@
+"""The `paper-rag` command. Exit status: 0 done, 2 some inputs failed, 1 usage or configuration error."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from cli.progress import RichIngestProgress
+from ingest.corpus import fetch_corpus
+from ingest.pipeline import Ingestor, list_pdfs
+from paper_rag.embedder import ModelUnavailableError
+from paper_rag.index import IndexUnavailableError, PaperIndex, open_index
+from paper_rag.retrieval import Retriever
+from paper_rag.settings import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+corpus_app = typer.Typer(no_args_is_help=True, help="The corpus of papers: fetch the PDFs.")
+app.add_typer(corpus_app, name="corpus")
+out = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data folder (default: DATA_DIR or ./data).")]
+EXIT_PARTIAL, EXIT_USAGE = 2, 1
+
+
+def _settings(data_dir: Path | None, **overrides: object) -> Settings:
+    values = {k: v for k, v in {"data_dir": data_dir, **overrides}.items() if v is not None}
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def _open_index(settings: Settings) -> PaperIndex:
+    try:
+        return open_index(settings)
+    except IndexUnavailableError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc
+
+
+@corpus_app.command("fetch")
+def corpus_fetch(
+    data_dir: DataDir = None,
+    pdf_dir: Annotated[Path | None, typer.Option(help="Where the PDFs go (default: DATA_DIR/pdf).")] = None,
+    no_arxiv: Annotated[bool, typer.Option("--no-arxiv", help="Copy from CORPUS_MIRROR only.")] = False,
+) -> None:
+    """Put the manifest's PDFs in the PDF dir: from arXiv when reachable, else from CORPUS_MIRROR."""
+    settings = _settings(data_dir, pdf_dir=pdf_dir)
+    outcomes = fetch_corpus(settings, use_arxiv=not no_arxiv,
+                            on_progress=lambda o: err.print(f"{o.paper.paper_id or o.paper.short_name}: {o.status}"))
+    table = Table("paper", "status", "detail", title=f"corpus → {settings.resolved_pdf_dir}")
+    for outcome in outcomes:
+        if outcome.status in ("missing", "not-fetchable"):
+            table.add_row(outcome.paper.paper_id or outcome.paper.short_name, outcome.status, outcome.detail)
+    got = sum(o.status in ("present", "arxiv", "mirror") for o in outcomes)
+    out.print(table)
+    out.print(f"{got} of {len(outcomes)} papers in {settings.resolved_pdf_dir}; "
+              f"{len(outcomes) - got} could not be fetched (listed above).")
+
+
+@app.command()
+def ingest(
+    data_dir: DataDir = None,
+    pdf_dir: Annotated[Path | None, typer.Option(help="PDFs to ingest (default: DATA_DIR/pdf).")] = None,
+    paper: Annotated[list[str] | None, typer.Option("--paper", help="Only this paper id (repeatable).")] = None,
+) -> None:
+    """Parse, chunk, embed and index the PDFs. Unchanged files are skipped; changed ones replaced."""
+    settings = _settings(data_dir, pdf_dir=pdf_dir)
+    folder = settings.resolved_pdf_dir
+    if not folder.is_dir():
+        err.print(f"[red]error:[/] PDF folder {folder} does not exist: run `paper-rag corpus fetch` "
+                  "or pass --pdf-dir.")
+        raise typer.Exit(EXIT_USAGE)
+    files = list_pdfs(folder, paper)
+    if not files:
+        err.print(f"[red]error:[/] no PDFs to ingest in {folder}" + (f" for {paper}" if paper else ""))
+        raise typer.Exit(EXIT_USAGE)
+    index = _open_index(settings)
+    started = time.perf_counter()
+    try:
+        with RichIngestProgress(err) as progress:
+            outcomes = Ingestor(settings=settings, index=index, progress=progress).run(files)
+    except ModelUnavailableError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc
+    finally:
+        index.close()
+    seconds = time.perf_counter() - started
+    table = Table("paper", "status", "pages", "chunks", "seconds", "chunks/s", "error", title="ingest")
+    for o in outcomes:
+        rate = f"{o.chunks / o.seconds:.1f}" if o.status == "ingested" and o.seconds else ""
+        table.add_row(o.paper_id, o.status, str(o.pages), str(o.chunks), f"{o.seconds:.1f}", rate, o.error)
+    written = sum(o.chunks for o in outcomes if o.status == "ingested")
+    failed = [o for o in outcomes if o.status == "failed"]
+    table.add_section()
+    table.add_row(f"{len(outcomes)} files", f"{len(failed)} failed", str(sum(o.pages for o in outcomes)),
+                  str(sum(o.chunks for o in outcomes)), f"{seconds:.1f}",
+                  f"{written / seconds:.1f}" if written else "", "")
+    out.print(table)
+    for o in failed:
+        err.print(f"[red]failed:[/] {o.file}: {o.error}")
+    if failed:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+@app.command()
+def delete(paper_id: str, data_dir: DataDir = None) -> None:
+    """Remove a paper's chunks from the index."""
+    settings = _settings(data_dir)
+    index = _open_index(settings)
+    try:
+        removed = Ingestor(settings=settings, index=index).delete(paper_id)
+    finally:
+        index.close()
+    out.print(f"deleted {removed} chunks of {paper_id}")
+
+
+@app.command()
+def papers(data_dir: DataDir = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List what is indexed: id, title, pages, chunks, when it was ingested."""
+    settings = _settings(data_dir)
+    index = _open_index(settings)
+    try:
+        records = sorted(Ingestor(settings=settings, index=index).state.papers.values(), key=lambda r: r.paper_id)
+    finally:
+        index.close()
+    rows = [{"paper_id": r.paper_id, "title": r.title, "pages": r.pages, "chunks": r.chunks,
+             "ingested_at": r.ingested_at} for r in records]
+    if as_json:
+        print(json.dumps({"papers": rows}))
+        return
+    table = Table("paper", "title", "pages", "chunks", "ingested at", title=f"{len(rows)} papers indexed")
+    for row in rows:
+        table.add_row(row["paper_id"], row["title"], str(row["pages"]), str(row["chunks"]), row["ingested_at"])
+    out.print(table)
+
+
+@app.command()
+def search(
+    question: Annotated[str, typer.Argument(help="The question, or - to read one question per line from stdin.")],
+    k: Annotated[int | None, typer.Option("--k", min=1, max=100, help="Results to return.")] = None,
+    paper: Annotated[list[str] | None, typer.Option("--paper", help="Only these paper ids.")] = None,
+    all_sections: Annotated[bool, typer.Option(help="Also search references and appendices.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per question.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Hybrid search (dense + BM25 fused by RRF in Qdrant)."""
+    settings = _settings(data_dir)
+    index = _open_index(settings)
+    retriever = Retriever(settings=settings, index=index)
+    questions = (line.strip() for line in sys.stdin) if question == "-" else iter([question])
+    try:
+        for text in questions:
+            if not text:
+                continue
+            hits = retriever.search(text, k=k, paper_ids=paper, all_sections=all_sections)
+            if as_json or question == "-":
+                print(json.dumps({"question": text, "results": [h.as_json() for h in hits]}), flush=True)
+                continue
+            table = Table("#", "score", "paper", "section", "page", "text", title=text, show_lines=True)
+            for rank, hit in enumerate(hits, start=1):
+                c = hit.chunk
+                pages = str(c.page_start) if c.page_start == c.page_end else f"{c.page_start}-{c.page_end}"
+                table.add_row(str(rank), f"{hit.score:.3f}", f"{c.paper_id}\n{c.title}", c.section, pages,
+                              c.text[:300])
+            out.print(table)
+    finally:
+        index.close()
+
+
+def main() -> None:
+    """Entry point: usage errors exit 1 (click's default is 2, which here means 'some inputs failed')."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[RichHandler(console=err)])
+    for noisy in ("httpx", "sentence_transformers", "transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        app(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except click.Abort:
+        sys.exit(130)

@@ -1,0 +1,46 @@
+"""What has been ingested: one record per paper, written atomically after its points are durable."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+
+@dataclass
+class PaperRecord:
+    paper_id: str
+    title: str
+    file: str
+    sha256: str
+    pages: int
+    chunks: int
+    ingested_at: str
+
+
+class IngestState:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.papers: dict[str, PaperRecord] = {}
+        if path.exists():
+            raw = json.loads(path.read_text())
+            self.papers = {pid: PaperRecord(**record) for pid, record in raw.get("papers", {}).items()}
+
+    def record(self, record: PaperRecord) -> None:
+        self.papers[record.paper_id] = record
+        self.save()
+
+    def forget(self, paper_id: str) -> None:
+        self.papers.pop(paper_id, None)
+        self.save()
+
+    def save(self) -> None:
+        """Write to a temporary file and rename it over the old one: a crash leaves old or new, never half."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        payload = {"papers": {pid: asdict(r) for pid, r in sorted(self.papers.items())}}
+        temporary.write_text(json.dumps(payload, indent=1))
+        with temporary.open("rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, self.path)

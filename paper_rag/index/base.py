@@ -1,0 +1,49 @@
+"""What an index adapter offers; both adapters store the same points and answer the same queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, Protocol
+
+import numpy as np
+import qdrant_edge as qe
+
+from paper_rag.schema import Chunk, SearchHit
+
+DENSE_VECTOR = "dense"
+SPARSE_VECTOR = "bm25"
+QueryMode = Literal["hybrid", "dense", "sparse"]
+UPSERT_BATCH = 256
+
+
+class IndexUnavailableError(RuntimeError):
+    """The index cannot be opened or reached; the message says where and what to do."""
+
+
+class PaperIndex(Protocol):
+    def upsert(self, chunks: Sequence[Chunk], dense: np.ndarray, sparse: Sequence[qe.SparseVector]) -> None: ...
+
+    def point_ids(self, paper_id: str) -> set[str]: ...
+
+    def delete_points(self, point_ids: Sequence[str]) -> None: ...
+
+    def delete_paper(self, paper_id: str) -> None: ...
+
+    def count(self, paper_id: str | None = None) -> int: ...
+
+    def query(
+        self,
+        *,
+        dense: list[float] | None,
+        sparse: qe.SparseVector | None,
+        mode: QueryMode,
+        limit: int,
+        prefetch: int,
+        rrf_k: int,
+        paper_ids: Sequence[str] | None = None,
+        section_kinds: Sequence[str] | None = None,
+    ) -> list[SearchHit]: ...
+
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,112 @@
+"""The embedded default: the real Qdrant engine in-process (qdrant-edge), stored under DATA_DIR."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import qdrant_edge as qe
+
+from paper_rag.embedder import EMBEDDING_DIM
+from paper_rag.index.base import DENSE_VECTOR, SPARSE_VECTOR, UPSERT_BATCH, IndexUnavailableError, QueryMode
+from paper_rag.schema import Chunk, SearchHit
+
+_KEYWORD_FIELDS = ("paper_id", "section_kind")
+
+
+def _filter(paper_ids: Sequence[str] | None, section_kinds: Sequence[str] | None) -> qe.Filter | None:
+    must: list = []
+    if paper_ids:
+        must.append(qe.FieldCondition(key="paper_id", match=qe.MatchAny(any=list(paper_ids))))
+    if section_kinds:
+        must.append(qe.FieldCondition(key="section_kind", match=qe.MatchAny(any=list(section_kinds))))
+    return qe.Filter(must=must) if must else None
+
+
+def _paper_filter(paper_id: str) -> qe.Filter:
+    return qe.Filter(must=[qe.FieldCondition(key="paper_id", match=qe.MatchValue(paper_id))])
+
+
+class EdgeIndex:
+    def __init__(self, *, path: Path) -> None:
+        self._path = path
+        config = qe.EdgeConfig(
+            vectors={DENSE_VECTOR: qe.EdgeVectorParams(size=EMBEDDING_DIM, distance=qe.Distance.Cosine)},
+            sparse_vectors={SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+        )
+        try:
+            if (path / "edge_config.json").exists():
+                self._shard = qe.EdgeShard.load(str(path))
+            else:
+                path.mkdir(parents=True, exist_ok=True)
+                self._shard = qe.EdgeShard.create(str(path), config)
+                for field in _KEYWORD_FIELDS:
+                    self._shard.update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword))
+        except Exception as exc:  # the engine raises plain exceptions; say which shard and why
+            raise IndexUnavailableError(f"cannot open the Qdrant shard at {path}: {exc}") from exc
+
+    def upsert(self, chunks: Sequence[Chunk], dense: np.ndarray, sparse: Sequence[qe.SparseVector]) -> None:
+        points = [
+            qe.Point(id=chunk.chunk_id, vector={DENSE_VECTOR: vector.tolist(), SPARSE_VECTOR: bm25},
+                     payload=chunk.payload())
+            for chunk, vector, bm25 in zip(chunks, dense, sparse, strict=True)
+        ]
+        for start in range(0, len(points), UPSERT_BATCH):
+            self._shard.update(qe.UpdateOperation.upsert_points(points[start : start + UPSERT_BATCH]))
+
+    def point_ids(self, paper_id: str) -> set[str]:
+        ids: set[str] = set()
+        offset = None
+        while True:
+            records, offset = self._shard.scroll(
+                qe.ScrollRequest(offset=offset, limit=1024, filter=_paper_filter(paper_id), with_payload=False)
+            )
+            ids.update(str(record.id) for record in records)
+            if offset is None:
+                return ids
+
+    def delete_points(self, point_ids: Sequence[str]) -> None:
+        if point_ids:
+            self._shard.update(qe.UpdateOperation.delete_points(list(point_ids)))
+
+    def delete_paper(self, paper_id: str) -> None:
+        self._shard.update(qe.UpdateOperation.delete_points_by_filter(_paper_filter(paper_id)))
+
+    def count(self, paper_id: str | None = None) -> int:
+        request = qe.CountRequest(filter=_paper_filter(paper_id) if paper_id else None, exact=True)
+        return self._shard.count(request)
+
+    def query(
+        self,
+        *,
+        dense: list[float] | None,
+        sparse: qe.SparseVector | None,
+        mode: QueryMode,
+        limit: int,
+        prefetch: int,
+        rrf_k: int,
+        paper_ids: Sequence[str] | None = None,
+        section_kinds: Sequence[str] | None = None,
+    ) -> list[SearchHit]:
+        where = _filter(paper_ids, section_kinds)
+        dense_query = qe.Query.Nearest(dense, using=DENSE_VECTOR) if dense is not None else None
+        sparse_query = qe.Query.Nearest(sparse, using=SPARSE_VECTOR) if sparse is not None else None
+        if mode == "hybrid":
+            request = qe.QueryRequest(
+                limit=limit,
+                prefetches=[qe.Prefetch(limit=prefetch, query=dense_query, filter=where),
+                            qe.Prefetch(limit=prefetch, query=sparse_query, filter=where)],
+                query=qe.Fusion.Rrf(k=rrf_k), filter=where, with_payload=True,
+            )
+        else:
+            request = qe.QueryRequest(limit=limit, query=dense_query if mode == "dense" else sparse_query,
+                                      filter=where, with_payload=True)
+        return [SearchHit(Chunk.from_payload(p.payload or {}), p.score) for p in self._shard.query(request)]
+
+    def flush(self) -> None:
+        self._shard.flush()
+
+    def close(self) -> None:
+        self._shard.flush()
+        self._shard.close()

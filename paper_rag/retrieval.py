@@ -1,0 +1,43 @@
+"""Hybrid retrieval: one query embedded for the dense leg and BM25-encoded for the sparse leg, fused in Qdrant."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from paper_rag.embedder import Embedder
+from paper_rag.index import PaperIndex, QueryMode
+from paper_rag.schema import DEFAULT_SEARCH_KINDS, SearchHit
+from paper_rag.settings import Settings
+from paper_rag.sparse import Bm25Encoder
+
+
+class Retriever:
+    def __init__(self, *, settings: Settings, index: PaperIndex, embedder: Embedder | None = None) -> None:
+        self._settings = settings
+        self._index = index
+        self._embedder = embedder or Embedder(settings=settings)
+        self._bm25 = Bm25Encoder()
+
+    def warm_up(self) -> None:
+        self._embedder.warm_up()
+
+    def search(
+        self,
+        question: str,
+        *,
+        k: int | None = None,
+        mode: QueryMode = "hybrid",
+        paper_ids: Sequence[str] | None = None,
+        all_sections: bool = False,
+        prefetch: int | None = None,
+    ) -> list[SearchHit]:
+        return self._index.query(
+            dense=self._embedder.embed_query(question) if mode != "sparse" else None,
+            sparse=self._bm25.query(question) if mode != "dense" else None,
+            mode=mode,
+            limit=k or self._settings.search_k,
+            prefetch=prefetch or self._settings.prefetch_k,
+            rrf_k=self._settings.rrf_k,
+            paper_ids=paper_ids,
+            section_kinds=None if all_sections else DEFAULT_SEARCH_KINDS,
+        )

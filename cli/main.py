@@ -54,16 +54,21 @@ def corpus_fetch(
 ) -> None:
     """Put the manifest's PDFs in the PDF dir: from arXiv when reachable, else from CORPUS_MIRROR."""
     settings = _settings(data_dir, pdf_dir=pdf_dir)
-    outcomes = fetch_corpus(settings, use_arxiv=not no_arxiv,
-                            on_progress=lambda o: err.print(f"{o.paper.paper_id or o.paper.short_name}: {o.status}"))
+    outcomes = fetch_corpus(
+        settings,
+        use_arxiv=not no_arxiv,
+        on_progress=lambda o: err.print(f"{o.paper.paper_id or o.paper.short_name}: {o.status}"),
+    )
     table = Table("paper", "status", "detail", title=f"corpus → {settings.resolved_pdf_dir}")
     for outcome in outcomes:
         if outcome.status in ("missing", "not-fetchable"):
             table.add_row(outcome.paper.paper_id or outcome.paper.short_name, outcome.status, outcome.detail)
     got = sum(o.status in ("present", "arxiv", "mirror") for o in outcomes)
     out.print(table)
-    out.print(f"{got} of {len(outcomes)} papers in {settings.resolved_pdf_dir}; "
-              f"{len(outcomes) - got} could not be fetched (listed above).")
+    out.print(
+        f"{got} of {len(outcomes)} papers in {settings.resolved_pdf_dir}; "
+        f"{len(outcomes) - got} could not be fetched (listed above)."
+    )
 
 
 @app.command()
@@ -76,8 +81,7 @@ def ingest(
     settings = _settings(data_dir, pdf_dir=pdf_dir)
     folder = settings.resolved_pdf_dir
     if not folder.is_dir():
-        err.print(f"[red]error:[/] PDF folder {folder} does not exist: run `paper-rag corpus fetch` "
-                  "or pass --pdf-dir.")
+        err.print(f"[red]error:[/] PDF folder {folder} does not exist: run `paper-rag corpus fetch` or pass --pdf-dir.")
         raise typer.Exit(EXIT_USAGE)
     files = list_pdfs(folder, paper)
     if not files:
@@ -101,9 +105,15 @@ def ingest(
     written = sum(o.chunks for o in outcomes if o.status == "ingested")
     failed = [o for o in outcomes if o.status == "failed"]
     table.add_section()
-    table.add_row(f"{len(outcomes)} files", f"{len(failed)} failed", str(sum(o.pages for o in outcomes)),
-                  str(sum(o.chunks for o in outcomes)), f"{seconds:.1f}",
-                  f"{written / seconds:.1f}" if written else "", "")
+    table.add_row(
+        f"{len(outcomes)} files",
+        f"{len(failed)} failed",
+        str(sum(o.pages for o in outcomes)),
+        str(sum(o.chunks for o in outcomes)),
+        f"{seconds:.1f}",
+        f"{written / seconds:.1f}" if written else "",
+        "",
+    )
     out.print(table)
     for o in failed:
         err.print(f"[red]failed:[/] {o.file}: {o.error}")
@@ -132,8 +142,10 @@ def papers(data_dir: DataDir = None, as_json: Annotated[bool, typer.Option("--js
         records = sorted(Ingestor(settings=settings, index=index).state.papers.values(), key=lambda r: r.paper_id)
     finally:
         index.close()
-    rows = [{"paper_id": r.paper_id, "title": r.title, "pages": r.pages, "chunks": r.chunks,
-             "ingested_at": r.ingested_at} for r in records]
+    rows = [
+        {"paper_id": r.paper_id, "title": r.title, "pages": r.pages, "chunks": r.chunks, "ingested_at": r.ingested_at}
+        for r in records
+    ]
     if as_json:
         print(json.dumps({"papers": rows}))
         return
@@ -169,8 +181,7 @@ def search(
             for rank, hit in enumerate(hits, start=1):
                 c = hit.chunk
                 pages = str(c.page_start) if c.page_start == c.page_end else f"{c.page_start}-{c.page_end}"
-                table.add_row(str(rank), f"{hit.score:.3f}", f"{c.paper_id}\n{c.title}", c.section, pages,
-                              c.text[:300])
+                table.add_row(str(rank), f"{hit.score:.3f}", f"{c.paper_id}\n{c.title}", c.section, pages, c.text[:300])
             out.print(table)
     finally:
         index.close()
@@ -182,11 +193,10 @@ def main() -> None:
     for noisy in ("httpx", "sentence_transformers", "transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
-        app(standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        code = app(standalone_mode=False)  # returns typer.Exit's code instead of raising it
     except click.UsageError as exc:
         exc.show()
         sys.exit(EXIT_USAGE)
     except click.Abort:
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -13,8 +13,14 @@ from ingest.pipeline import FileOutcome, IngestProgress
 
 class RichIngestProgress(IngestProgress):
     def __init__(self, console: Console) -> None:
-        self._bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                              TimeElapsedColumn(), console=console, transient=False)
+        self._bars = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
         self._files = self._bars.add_task("files", total=None)
         self._embedding = self._bars.add_task("embedding", total=None, visible=False)
 
@@ -22,8 +28,9 @@ class RichIngestProgress(IngestProgress):
         self._bars.start()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         self._bars.stop()
 
     def file_started(self, path: Path, index: int, total: int) -> None:

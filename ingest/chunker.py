@@ -81,13 +81,20 @@ def _windows(sentence: Sentence, size: int) -> list[Sentence]:
     words = sentence.text.split()
     if len(words) <= size:
         return [sentence]
-    return [Sentence(" ".join(words[i : i + size]), sentence.page_start, sentence.page_end)
-            for i in range(0, len(words), size)]
+    return [
+        Sentence(" ".join(words[i : i + size]), sentence.page_start, sentence.page_end)
+        for i in range(0, len(words), size)
+    ]
 
 
 def chunk_paper(
-    paragraphs: list[Paragraph], *, paper_id: str, title: str, short_name: str = "",
-    chunk_words: int, overlap_words: int,
+    paragraphs: list[Paragraph],
+    *,
+    paper_id: str,
+    title: str,
+    short_name: str = "",
+    chunk_words: int,
+    overlap_words: int,
 ) -> list[Chunk]:
     chunks: list[Chunk] = []
     seen: set[str] = set()
@@ -95,9 +102,14 @@ def chunk_paper(
         sentences = [piece for s in section_sentences(group) for piece in _windows(s, chunk_words)]
         for window in _pack(sentences, chunk_words, overlap_words):
             chunk = Chunk(
-                paper_id=paper_id, title=title, short_name=short_name, section=section,
-                section_kind=kind, page_start=window[0].page_start,
-                page_end=max(s.page_end for s in window), text=" ".join(s.text for s in window),
+                paper_id=paper_id,
+                title=title,
+                short_name=short_name,
+                section=section,
+                section_kind=kind,
+                page_start=window[0].page_start,
+                page_end=max(s.page_end for s in window),
+                text=" ".join(s.text for s in window),
                 ordinal=len(chunks),
             )
             if chunk.chunk_id not in seen:  # an exact repeat (a running line missed as such) adds nothing

@@ -41,8 +41,13 @@ def load_manifest(path: Path) -> list[Paper]:
     with path.open(newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
     return [
-        Paper(paper_id=row["arxiv_id"].strip().strip("-"), short_name=row["short_name"].strip(),
-              title=row["title"].strip(), first_author_year=row["first_author_year"].strip(), tier=row["tier"])
+        Paper(
+            paper_id=row["arxiv_id"].strip().strip("-"),
+            short_name=row["short_name"].strip(),
+            title=row["title"].strip(),
+            first_author_year=row["first_author_year"].strip(),
+            tier=row["tier"],
+        )
         for row in rows
     ]
 
@@ -62,7 +67,10 @@ class FetchOutcome:
 
 
 def fetch_corpus(
-    settings: Settings, *, use_arxiv: bool = True, on_progress: Callable[[FetchOutcome], None] | None = None,
+    settings: Settings,
+    *,
+    use_arxiv: bool = True,
+    on_progress: Callable[[FetchOutcome], None] | None = None,
     client: httpx.Client | None = None,
 ) -> list[FetchOutcome]:
     """Put every manifest paper's PDF into the PDF dir; record each file's sha256 and source."""
@@ -71,8 +79,9 @@ def fetch_corpus(
     checksums = _read_checksums(pdf_dir)
     outcomes: list[FetchOutcome] = []
     arxiv_reachable = use_arxiv
-    http = client or httpx.Client(timeout=settings.fetch_timeout_s, follow_redirects=True,
-                                  headers={"User-Agent": "paper-rag corpus fetch"})
+    http = client or httpx.Client(
+        timeout=settings.fetch_timeout_s, follow_redirects=True, headers={"User-Agent": "paper-rag corpus fetch"}
+    )
     for paper in load_manifest(settings.corpus_manifest):
         outcome = _fetch_one(paper, pdf_dir, settings, http, arxiv_reachable)
         if outcome.status == "missing" and "unreachable" in outcome.detail:

@@ -20,8 +20,18 @@ import pymupdf
 from paper_rag.schema import SectionKind
 
 _LIGATURES = {
-    "\x1b": "ff", "\x1c": "fi", "\x1d": "fl", "\x1e": "ffi", "\x1f": "ffl",
-    "ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st",
+    "\x1b": "ff",
+    "\x1c": "fi",
+    "\x1d": "fl",
+    "\x1e": "ffi",
+    "\x1f": "ffl",
+    "ﬀ": "ff",
+    "ﬁ": "fi",
+    "ﬂ": "fl",
+    "ﬃ": "ffi",
+    "ﬄ": "ffl",
+    "ﬅ": "st",
+    "ﬆ": "st",
 }
 _LIGATURE_RE = re.compile("|".join(map(re.escape, _LIGATURES)))
 _TEXT_FLAGS = pymupdf.TEXTFLAGS_DICT & ~pymupdf.TEXT_PRESERVE_LIGATURES
@@ -95,12 +105,9 @@ def open_pdf(path: Path) -> pymupdf.Document:
     if doc.needs_pass:
         doc.close()
         raise PdfError("encrypted PDF (needs a password)")
-    if doc.page_count == 0:
+    if doc.page_count == 0 or doc.is_repaired:
         doc.close()
-        raise PdfError("PDF has no pages")
-    if doc.is_repaired:
-        doc.close()
-        raise PdfError("truncated or damaged PDF (its cross-reference table had to be rebuilt)")
+        raise PdfError("truncated or damaged PDF (no intact page tree; its cross-reference table had to be rebuilt)")
     return doc
 
 
@@ -158,8 +165,11 @@ def _drop_running_lines(pages: list[list[_Line]], heights: list[float]) -> list[
     )
     threshold = max(3, len(pages) // 4)
     return [
-        [li for li in lines
-         if not (in_margin(li, h) and (repeats[key(li)] >= threshold or re.fullmatch(r"[\divxlc]+", li.text)))]
+        [
+            li
+            for li in lines
+            if not (in_margin(li, h) and (repeats[key(li)] >= threshold or re.fullmatch(r"[\divxlc]+", li.text)))
+        ]
         for lines, h in zip(pages, heights, strict=True)
     ]
 
@@ -210,9 +220,17 @@ def _merge_rows(lines: list[_Line]) -> list[_Line]:
     merged = []
     for row in rows:
         row.sort(key=lambda li: li.x0)
-        merged.append(_Line(" ".join(li.text for li in row), row[0].x0, min(li.y0 for li in row),
-                            max(li.x1 for li in row), max(li.y1 for li in row), max(li.size for li in row),
-                            all(li.bold for li in row)))
+        merged.append(
+            _Line(
+                " ".join(li.text for li in row),
+                row[0].x0,
+                min(li.y0 for li in row),
+                max(li.x1 for li in row),
+                max(li.y1 for li in row),
+                max(li.size for li in row),
+                all(li.bold for li in row),
+            )
+        )
     return merged
 
 
@@ -255,9 +273,13 @@ def _heading(line: _Line, body_size: float) -> tuple[int, str, SectionKind] | No
     if _NAMED.match(text.rstrip(":")):
         name = text.rstrip(":").lower()
         kind: SectionKind = (
-            "references" if name in ("references", "bibliography")
-            else "appendix" if name.startswith("append") or name.startswith("supplementary")
-            else "front" if name == "abstract" else "body"
+            "references"
+            if name in ("references", "bibliography")
+            else "appendix"
+            if name.startswith("append") or name.startswith("supplementary")
+            else "front"
+            if name == "abstract"
+            else "body"
         )
         return 1, text.rstrip(":").title() if text.isupper() else text.rstrip(":"), kind
     return None
@@ -276,8 +298,12 @@ def _join_hyphenated(previous: str, following: str, vocabulary: Counter[str]) ->
 
 
 def _append_paragraphs(
-    out: list[Paragraph], rows: list[_Line], page: int, body_size: float,
-    sections: _SectionTracker, vocabulary: Counter[str],
+    out: list[Paragraph],
+    rows: list[_Line],
+    page: int,
+    body_size: float,
+    sections: _SectionTracker,
+    vocabulary: Counter[str],
 ) -> None:
     current: list[_Line] = []
     first_on_page = True
@@ -290,8 +316,13 @@ def _append_paragraphs(
         for row in current[1:]:
             text = _join_hyphenated(text, row.text, vocabulary)
         previous = out[-1] if out else None
-        continues = (first_on_page and previous is not None and previous.section == sections.path
-                     and not re.search(r"[.!?:]$", previous.text) and text[:1].islower())
+        continues = (
+            first_on_page
+            and previous is not None
+            and previous.section == sections.path
+            and not re.search(r"[.!?:]$", previous.text)
+            and text[:1].islower()
+        )
         out.append(Paragraph(page, text, sections.path, sections.kind, continues_previous=continues))
         current.clear()
         first_on_page = False
@@ -305,7 +336,9 @@ def _append_paragraphs(
         last = current[-1] if current else None
         gap = row.y0 - last.y1 if last else 0.0
         new_paragraph = (
-            last is None or gap > 0.7 * row.size or gap < -row.size  # vertical gap, or a column jump
+            last is None
+            or gap > 0.7 * row.size
+            or gap < -row.size  # vertical gap, or a column jump
             or _CAPTION.match(row.text) is not None
         )
         if new_paragraph:

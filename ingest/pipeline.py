@@ -59,8 +59,14 @@ def list_pdfs(pdf_dir: Path, paper_ids: list[str] | None = None) -> list[Path]:
 
 
 class Ingestor:
-    def __init__(self, *, settings: Settings, index: PaperIndex, embedder: Embedder | None = None,
-                 progress: IngestProgress | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        index: PaperIndex,
+        embedder: Embedder | None = None,
+        progress: IngestProgress | None = None,
+    ) -> None:
         self._settings = settings
         self._index = index
         self._embedder = embedder or Embedder(settings=settings)
@@ -97,16 +103,27 @@ class Ingestor:
         paper = self._papers.get(paper_id)
         title = paper.title if paper else (parsed.metadata_title or paper_id)
         chunks = chunk_paper(
-            parsed.paragraphs, paper_id=paper_id, title=title, short_name=paper.short_name if paper else "",
-            chunk_words=self._settings.chunk_words, overlap_words=self._settings.chunk_overlap_words,
+            parsed.paragraphs,
+            paper_id=paper_id,
+            title=title,
+            short_name=paper.short_name if paper else "",
+            chunk_words=self._settings.chunk_words,
+            overlap_words=self._settings.chunk_overlap_words,
         )
         if not chunks:
             return FileOutcome(path, paper_id, "failed", pages=parsed.pages, error="no text chunks found")
         self._write(paper_id, chunks)
-        self._state.record(PaperRecord(
-            paper_id=paper_id, title=title, file=path.name, sha256=sha256, pages=parsed.pages,
-            chunks=len(chunks), ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        ))
+        self._state.record(
+            PaperRecord(
+                paper_id=paper_id,
+                title=title,
+                file=path.name,
+                sha256=sha256,
+                pages=parsed.pages,
+                chunks=len(chunks),
+                ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            )
+        )
         return FileOutcome(path, paper_id, "ingested", pages=parsed.pages, chunks=len(chunks))
 
     def _write(self, paper_id: str, chunks: list[Chunk]) -> None:
@@ -140,4 +157,3 @@ def _manifest_or_empty(path: Path) -> list[Paper]:
     except FileNotFoundError:
         log.warning("corpus manifest %s not found: titles come from the PDFs' metadata", path)
         return []
-

@@ -6,10 +6,14 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from paper_rag.settings import Settings
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +61,7 @@ class Embedder:
 
     def __init__(self, *, settings: Settings) -> None:
         self._settings = settings
-        self._model = None
+        self._model: SentenceTransformer | None = None
 
     def warm_up(self) -> None:
         if self._model is not None:
@@ -68,35 +72,19 @@ class Embedder:
         if self._settings.embedding_threads:
             torch.set_num_threads(self._settings.embedding_threads)
         path = resolve_model_path(self._settings.embedding_model)
-        if self._settings.embedding_backend == "onnx-int8":
-            self._model = _load_onnx_int8(path, self._settings.data_dir / "models" / "embedder-onnx-int8")
-        else:
-            self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-        log.info("embedder %s loaded from %s (%s)", self._settings.embedding_model, path,
-                 self._settings.embedding_backend)
+        self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        log.info("embedder %s loaded from %s", self._settings.embedding_model, path)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         self.warm_up()
         assert self._model is not None
         return self._model.encode(
-            list(texts), batch_size=self._settings.embedding_batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=False,
+            list(texts),
+            batch_size=self._settings.embedding_batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
         )
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_passages([text])[0].tolist()
-
-
-def _load_onnx_int8(model_path: Path, export_dir: Path):  # type: ignore[no-untyped-def]
-    """Export the model to ONNX with dynamic int8 quantization once, then load that export."""
-    from sentence_transformers import SentenceTransformer, export_dynamic_quantized_onnx_model
-
-    quantized = export_dir / "onnx" / "model_qint8_avx2.onnx"
-    if not quantized.exists():
-        log.info("exporting the embedder to int8 ONNX under %s (once)", export_dir)
-        model = SentenceTransformer(str(model_path), device="cpu", backend="onnx", local_files_only=True,
-                                    model_kwargs={"export": True})
-        model.save_pretrained(str(export_dir))
-        export_dynamic_quantized_onnx_model(model, "avx2", str(export_dir))
-    return SentenceTransformer(str(export_dir), device="cpu", backend="onnx", local_files_only=True,
-                               model_kwargs={"file_name": "onnx/model_qint8_avx2.onnx"})

@@ -17,8 +17,8 @@ AVG_DOC_TOKENS = 110.0
 _TOKEN = re.compile(r"[a-z0-9]+(?:[-.][a-z0-9]+)*")
 # The reference scorer's stop list: short English function words (Qdrant's own list is similar).
 _STOPWORDS = frozenset(
-    "a an and are as at be by for from has have in is it its of on or that the this to was were which with "
-    "we our can not but also these those than then into their there they been such this will".split()
+    "a an and are as at be by for from has have in is it its of on or that the this to was were which "
+    "with we our can not but also these those than then into their there they been such this will".split()
 )
 
 

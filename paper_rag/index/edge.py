@@ -44,12 +44,18 @@ class EdgeIndex:
                 for field in _KEYWORD_FIELDS:
                     self._shard.update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword))
         except Exception as exc:  # the engine raises plain exceptions; say which shard and why
-            raise IndexUnavailableError(f"cannot open the Qdrant shard at {path}: {exc}") from exc
+            hint = (
+                " (another process holds it: stop that `paper-rag` process, or run a Qdrant server and set QDRANT_URL)"
+                if "WouldBlock" in str(exc)
+                else ""
+            )
+            raise IndexUnavailableError(f"cannot open the Qdrant shard at {path}: {exc}{hint}") from exc
 
     def upsert(self, chunks: Sequence[Chunk], dense: np.ndarray, sparse: Sequence[qe.SparseVector]) -> None:
         points = [
-            qe.Point(id=chunk.chunk_id, vector={DENSE_VECTOR: vector.tolist(), SPARSE_VECTOR: bm25},
-                     payload=chunk.payload())
+            qe.Point(
+                id=chunk.chunk_id, vector={DENSE_VECTOR: vector.tolist(), SPARSE_VECTOR: bm25}, payload=chunk.payload()
+            )
             for chunk, vector, bm25 in zip(chunks, dense, sparse, strict=True)
         ]
         for start in range(0, len(points), UPSERT_BATCH):
@@ -95,13 +101,18 @@ class EdgeIndex:
         if mode == "hybrid":
             request = qe.QueryRequest(
                 limit=limit,
-                prefetches=[qe.Prefetch(limit=prefetch, query=dense_query, filter=where),
-                            qe.Prefetch(limit=prefetch, query=sparse_query, filter=where)],
-                query=qe.Fusion.Rrf(k=rrf_k), filter=where, with_payload=True,
+                prefetches=[
+                    qe.Prefetch(limit=prefetch, query=dense_query, filter=where),
+                    qe.Prefetch(limit=prefetch, query=sparse_query, filter=where),
+                ],
+                query=qe.Fusion.Rrf(k=rrf_k),  # type: ignore[arg-type]  # the stub omits Fusion.Rrf
+                filter=where,
+                with_payload=True,
             )
         else:
-            request = qe.QueryRequest(limit=limit, query=dense_query if mode == "dense" else sparse_query,
-                                      filter=where, with_payload=True)
+            request = qe.QueryRequest(
+                limit=limit, query=dense_query if mode == "dense" else sparse_query, filter=where, with_payload=True
+            )
         return [SearchHit(Chunk.from_payload(p.payload or {}), p.score) for p in self._shard.query(request)]
 
     def flush(self) -> None:

@@ -49,8 +49,11 @@ class ServerIndex:
 
     def upsert(self, chunks: Sequence[Chunk], dense: np.ndarray, sparse: Sequence[qe.SparseVector]) -> None:
         points = [
-            qm.PointStruct(id=chunk.chunk_id, vector={DENSE_VECTOR: vector.tolist(), SPARSE_VECTOR: _sparse(bm25)},
-                           payload=chunk.payload())
+            qm.PointStruct(
+                id=chunk.chunk_id,
+                vector={DENSE_VECTOR: vector.tolist(), SPARSE_VECTOR: _sparse(bm25)},
+                payload=chunk.payload(),
+            )
             for chunk, vector, bm25 in zip(chunks, dense, sparse, strict=True)
         ]
         for start in range(0, len(points), UPSERT_BATCH):
@@ -60,8 +63,9 @@ class ServerIndex:
         ids: set[str] = set()
         offset = None
         while True:
-            records, offset = self._client.scroll(self._collection, scroll_filter=_paper_filter(paper_id),
-                                                  limit=1024, offset=offset, with_payload=False)
+            records, offset = self._client.scroll(
+                self._collection, scroll_filter=_paper_filter(paper_id), limit=1024, offset=offset, with_payload=False
+            )
             ids.update(str(record.id) for record in records)
             if offset is None:
                 return ids
@@ -94,15 +98,23 @@ class ServerIndex:
         if mode == "hybrid":
             response = self._client.query_points(
                 self._collection,
-                prefetch=[qm.Prefetch(query=dense, using=DENSE_VECTOR, limit=prefetch, filter=where),
-                          qm.Prefetch(query=sparse_query, using=SPARSE_VECTOR, limit=prefetch, filter=where)],
-                query=qm.RrfQuery(rrf=qm.Rrf(k=rrf_k)), query_filter=where, limit=limit, with_payload=True,
+                prefetch=[
+                    qm.Prefetch(query=dense, using=DENSE_VECTOR, limit=prefetch, filter=where),
+                    qm.Prefetch(query=sparse_query, using=SPARSE_VECTOR, limit=prefetch, filter=where),
+                ],
+                query=qm.RrfQuery(rrf=qm.Rrf(k=rrf_k)),
+                query_filter=where,
+                limit=limit,
+                with_payload=True,
             )
         else:
             response = self._client.query_points(
-                self._collection, query=dense if mode == "dense" else sparse_query,
+                self._collection,
+                query=dense if mode == "dense" else sparse_query,
                 using=DENSE_VECTOR if mode == "dense" else SPARSE_VECTOR,
-                query_filter=where, limit=limit, with_payload=True,
+                query_filter=where,
+                limit=limit,
+                with_payload=True,
             )
         return [SearchHit(Chunk.from_payload(p.payload or {}), p.score) for p in response.points]
 

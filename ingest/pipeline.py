@@ -84,6 +84,8 @@ class Ingestor:
             outcome.seconds = time.perf_counter() - started
             self._progress.file_done(outcome)
             outcomes.append(outcome)
+        if any(o.status == "ingested" for o in outcomes):
+            self._index.optimize()
         return outcomes
 
     def _ingest_file(self, path: Path) -> FileOutcome:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Literal, Protocol
 
 import numpy as np
@@ -22,6 +22,8 @@ class IndexUnavailableError(RuntimeError):
 
 class PaperIndex(Protocol):
     def upsert(self, chunks: Sequence[Chunk], dense: np.ndarray, sparse: Sequence[qe.SparseVector]) -> None: ...
+
+    def chunks(self) -> Iterator[Chunk]: ...
 
     def point_ids(self, paper_id: str) -> set[str]: ...
 
@@ -45,5 +47,7 @@ class PaperIndex(Protocol):
     ) -> list[SearchHit]: ...
 
     def flush(self) -> None: ...
+
+    def optimize(self) -> None: ...
 
     def close(self) -> None: ...

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +61,14 @@ class EdgeIndex:
         for start in range(0, len(points), UPSERT_BATCH):
             self._shard.update(qe.UpdateOperation.upsert_points(points[start : start + UPSERT_BATCH]))
 
+    def chunks(self) -> Iterator[Chunk]:
+        offset = None
+        while True:
+            records, offset = self._shard.scroll(qe.ScrollRequest(offset=offset, limit=1024, with_payload=True))
+            yield from (Chunk.from_payload(record.payload or {}) for record in records)
+            if offset is None:
+                return
+
     def point_ids(self, paper_id: str) -> set[str]:
         ids: set[str] = set()
         offset = None
@@ -117,6 +125,10 @@ class EdgeIndex:
 
     def flush(self) -> None:
         self._shard.flush()
+
+    def optimize(self) -> None:
+        """Merge segments and build the HNSW / payload indexes; the embedded engine has no background optimizer."""
+        self._shard.optimize()
 
     def close(self) -> None:
         self._shard.flush()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import qdrant_edge as qe
@@ -58,6 +58,14 @@ class ServerIndex:
         ]
         for start in range(0, len(points), UPSERT_BATCH):
             self._client.upsert(self._collection, points[start : start + UPSERT_BATCH], wait=True)
+
+    def chunks(self) -> Iterator[Chunk]:
+        offset = None
+        while True:
+            records, offset = self._client.scroll(self._collection, limit=1024, offset=offset, with_payload=True)
+            yield from (Chunk.from_payload(record.payload or {}) for record in records)
+            if offset is None:
+                return
 
     def point_ids(self, paper_id: str) -> set[str]:
         ids: set[str] = set()
@@ -120,6 +128,9 @@ class ServerIndex:
 
     def flush(self) -> None:
         """The server persists each acknowledged write (wait=True); nothing to do."""
+
+    def optimize(self) -> None:
+        """The server optimizes segments in the background; nothing to do."""
 
     def close(self) -> None:
         self._client.close()

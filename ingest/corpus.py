@@ -110,6 +110,8 @@ def _fetch_one(paper: Paper, pdf_dir: Path, settings: Settings, http: httpx.Clie
         problems.append(error)
     elif not paper.on_arxiv:
         problems.append("not on arXiv")
+    else:
+        problems.append("arXiv not tried (unreachable earlier in this run, or --no-arxiv)")
     mirror = settings.corpus_mirror
     if mirror is not None:
         for candidate in (mirror / paper.file_name, mirror / "pdf" / paper.file_name):

@@ -56,6 +56,13 @@ def resolve_model_path(model: str) -> Path:
     return path
 
 
+def cpu_has_fast_bf16() -> bool:
+    """AMX or AVX512-BF16: where bfloat16 matmuls are native rather than emulated (and slower than fp32)."""
+    import torch
+
+    return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
+
+
 class Embedder:
     """Call warm_up() once (loads the model), then embed_passages / embed_query."""
 
@@ -73,18 +80,33 @@ class Embedder:
             torch.set_num_threads(self._settings.embedding_threads)
         path = resolve_model_path(self._settings.embedding_model)
         self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-        log.info("embedder %s loaded from %s", self._settings.embedding_model, path)
+        log.info(
+            "embedder %s loaded from %s (%s)",
+            self._settings.embedding_model,
+            path,
+            "bf16 autocast" if self.uses_bf16 else "fp32",
+        )
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
         self.warm_up()
         assert self._model is not None
-        return self._model.encode(
-            list(texts),
-            batch_size=self._settings.embedding_batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.uses_bf16):
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=self._settings.embedding_batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=False,
+                convert_to_tensor=True,
+                show_progress_bar=False,
+            )
+        return vectors.float().numpy()
+
+    @property
+    def uses_bf16(self) -> bool:
+        precision = self._settings.embedding_precision
+        return precision == "bf16" or (precision == "auto" and cpu_has_fast_bf16())
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_passages([text])[0].tolist()

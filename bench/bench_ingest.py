@@ -22,7 +22,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ingest.state import IngestState  # noqa: E402
+from paper_rag.catalog import IngestState  # noqa: E402
 from paper_rag.embedder import Embedder  # noqa: E402
 from paper_rag.index import open_index  # noqa: E402
 from paper_rag.retrieval import Retriever  # noqa: E402

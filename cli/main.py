@@ -26,6 +26,8 @@ from paper_rag.settings import Settings
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 corpus_app = typer.Typer(no_args_is_help=True, help="The corpus of papers: fetch the PDFs.")
 app.add_typer(corpus_app, name="corpus")
+llm_app = typer.Typer(no_args_is_help=True, help="The local vLLM generator: start, stop, status.")
+app.add_typer(llm_app, name="llm")
 out = Console()
 err = Console(stderr=True)
 
@@ -185,6 +187,108 @@ def search(
             out.print(table)
     finally:
         index.close()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    data_dir: DataDir = None,
+) -> None:
+    """Run the HTTP API and the chat page (http://HOST:PORT/, API docs at /docs)."""
+    import uvicorn
+
+    from service.api.app import create_app
+
+    settings = _settings(data_dir)
+    err.print(f"paper-rag serving on [bold]http://{host}:{port}/[/] (API docs at /docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    paper: Annotated[list[str] | None, typer.Option("--paper", help="Only these paper ids.")] = None,
+    k: Annotated[int | None, typer.Option("--k", min=1, max=20, help="Passages in the prompt.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The same JSON as POST /v1/ask.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Answer one question from the papers, with citations (needs the generator: `paper-rag llm start`)."""
+    import asyncio
+
+    from service.answering import GenerationFailedError
+    from service.api.app import build_state
+
+    settings = _settings(data_dir)
+    state = build_state(settings)
+    if state.answers is None or state.index is None:
+        err.print(f"[red]error:[/] {state.index_error}")
+        raise typer.Exit(EXIT_USAGE)
+    answers = state.answers
+
+    async def run() -> dict:
+        try:
+            return (await answers.ask(question, papers=paper, k=k)).as_json()
+        finally:
+            await answers.generator.aclose()
+
+    try:
+        result = asyncio.run(run())
+    except GenerationFailedError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(3) from exc
+    finally:
+        state.index.close()
+    if as_json:
+        print(json.dumps(result))
+        return
+    out.print(result["answer"])
+    for citation in result["citations"]:
+        out.print(
+            f"  [{citation['n']}] {citation['title']} ({citation['paper_id']}), {citation['section']}, "
+            f"p. {citation['page']}"
+        )
+    for flag in result["flags"]:
+        err.print(f"[yellow]{flag['type']}[/]: {flag.get('message') or flag.get('sentence', '')}")
+
+
+@llm_app.command("start")
+def llm_start(data_dir: DataDir = None) -> None:
+    """Prepare the local model if needed, start vLLM, and wait until it serves."""
+    from service.llm_server import LlmServerError, start
+    from service.local_model import ModelSetupError
+
+    settings = _settings(data_dir)
+    err.print(f"starting vLLM on {settings.llm_base_url} (1.5–3 min on CPU); log: {settings.data_dir}/logs/vllm.log")
+    try:
+        current = start(settings)
+    except (LlmServerError, ModelSetupError) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc
+    out.print(f"vLLM ready: {settings.llm_model} at {settings.llm_base_url} (pid {current.pid})")
+
+
+@llm_app.command("stop")
+def llm_stop(data_dir: DataDir = None) -> None:
+    """Stop the local vLLM server started by `llm start`."""
+    from service.llm_server import stop
+
+    out.print("stopped" if stop(_settings(data_dir)) else "not running")
+
+
+@llm_app.command("status")
+def llm_status(data_dir: DataDir = None) -> None:
+    """Is the local vLLM running, and does it serve the configured model?"""
+    from service.llm_server import status
+
+    settings = _settings(data_dir)
+    current = status(settings)
+    out.print(
+        f"running: {current.running} (pid {current.pid}); serving {settings.llm_model}: {current.ready}; "
+        f"log: {current.log}"
+    )
+    if not current.ready:
+        raise typer.Exit(EXIT_PARTIAL)
 
 
 def main() -> None:

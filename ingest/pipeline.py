@@ -17,7 +17,7 @@ from pathlib import Path
 from ingest.chunker import chunk_paper
 from ingest.corpus import Paper, load_manifest, paper_id_from_file
 from ingest.pdf_text import PdfError, parse_pdf
-from ingest.state import IngestState, PaperRecord
+from paper_rag.catalog import IngestState, PaperRecord
 from paper_rag.embedder import Embedder, file_sha256
 from paper_rag.index import PaperIndex
 from paper_rag.schema import Chunk

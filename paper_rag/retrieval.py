@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 from paper_rag.embedder import Embedder
@@ -17,6 +18,7 @@ class Retriever:
         self._index = index
         self._embedder = embedder or Embedder(settings=settings)
         self._bm25 = Bm25Encoder()
+        self._lock = threading.Lock()
 
     def warm_up(self) -> None:
         self._embedder.warm_up()
@@ -31,13 +33,37 @@ class Retriever:
         all_sections: bool = False,
         prefetch: int | None = None,
     ) -> list[SearchHit]:
-        return self._index.query(
-            dense=self._embedder.embed_query(question) if mode != "sparse" else None,
-            sparse=self._bm25.query(question) if mode != "dense" else None,
-            mode=mode,
-            limit=k or self._settings.search_k,
-            prefetch=prefetch or self._settings.prefetch_k,
-            rrf_k=self._settings.rrf_k,
-            paper_ids=paper_ids,
-            section_kinds=None if all_sections else DEFAULT_SEARCH_KINDS,
-        )
+        dense = self._embedder.embed_query(question) if mode != "sparse" else None
+        return self._query(question, dense, mode, k, paper_ids, all_sections, prefetch)
+
+    def search_with_confidence(
+        self, question: str, *, k: int, paper_ids: Sequence[str] | None = None
+    ) -> tuple[list[SearchHit], float]:
+        """Hybrid hits plus the best cosine similarity of any chunk to the question: RRF scores only rank,
+        the cosine says whether anything in the corpus is about the question at all."""
+        dense = self._embedder.embed_query(question)
+        hits = self._query(question, dense, "hybrid", k, paper_ids, False, None)
+        nearest = self._query(question, dense, "dense", 1, paper_ids, False, None)
+        return hits, nearest[0].score if nearest else 0.0
+
+    def _query(
+        self,
+        question: str,
+        dense: list[float] | None,
+        mode: QueryMode,
+        k: int | None,
+        paper_ids: Sequence[str] | None,
+        all_sections: bool,
+        prefetch: int | None,
+    ) -> list[SearchHit]:
+        with self._lock:  # the embedded engine is shared by the service's worker threads
+            return self._index.query(
+                dense=dense,
+                sparse=self._bm25.query(question) if mode != "dense" else None,
+                mode=mode,
+                limit=k or self._settings.search_k,
+                prefetch=prefetch or self._settings.prefetch_k,
+                rrf_k=self._settings.rrf_k,
+                paper_ids=paper_ids,
+                section_kinds=None if all_sections else DEFAULT_SEARCH_KINDS,
+            )

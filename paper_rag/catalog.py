@@ -1,4 +1,4 @@
-"""What has been ingested: one record per paper, written atomically after its points are durable."""
+"""The catalog of what is indexed: one record per paper, written atomically after its points are durable."""
 
 from __future__ import annotations
 
@@ -23,8 +23,12 @@ class IngestState:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.papers: dict[str, PaperRecord] = {}
-        if path.exists():
-            raw = json.loads(path.read_text())
+        self.reload()
+
+    def reload(self) -> None:
+        """Re-read the file (another process may have ingested since)."""
+        if self.path.exists():
+            raw = json.loads(self.path.read_text())
             self.papers = {pid: PaperRecord(**record) for pid, record in raw.get("papers", {}).items()}
 
     def record(self, record: PaperRecord) -> None:

@@ -1,0 +1,51 @@
+"""GET /healthz (the process answers) and GET /readyz (index, generator and reranker state)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from service.api.deps import StateDep
+from service.generator import GeneratorUnavailableError
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(state: StateDep) -> JSONResponse:
+    report: dict[str, Any] = {}
+    if state.index is None or state.answers is None:
+        report["index"] = {"ready": False, "error": state.index_error}
+    else:
+        points = await asyncio.to_thread(state.index.count)
+        report["index"] = {
+            "ready": points > 0,
+            "points": points,
+            **({} if points else {"error": "index is empty: run `paper-rag ingest`"}),
+        }
+    if state.answers is None:
+        report["generator"] = {"ready": False, "error": "no index"}
+        report["reranker"] = "unavailable"
+    else:
+        generator = state.answers.generator
+        try:
+            served = await generator.served_models()
+            report["generator"] = {
+                "ready": generator.model in served,
+                "model": generator.model,
+                "served": served,
+                "url": state.settings.llm_base_url,
+            }
+        except GeneratorUnavailableError as exc:
+            report["generator"] = {"ready": False, "model": generator.model, "error": str(exc)}
+        report["reranker"] = state.answers.reranker_state
+    ready = report["index"]["ready"] and report["generator"]["ready"]
+    return JSONResponse({"ready": ready, **report}, 200 if ready else 503)

@@ -1,0 +1,97 @@
+"""The answering service end to end: real uvicorn, real vLLM with the real model, real index of the corpus."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pymupdf
+
+from tests.conftest import corpus_pdf
+
+BLEU_QUESTION = "What BLEU score does the big Transformer achieve on the WMT 2014 English-to-German task?"
+
+
+def pages_stating(paper_id: str, text: str) -> set[int]:
+    with pymupdf.open(corpus_pdf(paper_id)) as doc:
+        return {n for n, page in enumerate(doc, start=1) if text in page.get_text()}
+
+
+def sse_events(response: httpx.Response) -> list[tuple[str, dict]]:
+    events = []
+    for frame in response.text.split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in frame.splitlines() if ": " in line)
+        if "event" in lines:
+            events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+def test_readyz_reports_index_generator_and_reranker(live_service):
+    report = httpx.get(f"{live_service}/readyz", timeout=30).json()
+    assert report["ready"] is True
+    assert report["index"]["points"] > 3000
+    assert report["generator"]["model"] in report["generator"]["served"]
+    assert report["reranker"] == "unavailable"  # no cross-encoder weights can be had offline here
+
+
+def test_transformer_bleu_comes_back_as_28_4_cited_on_the_right_page(live_service):
+    response = httpx.post(f"{live_service}/v1/ask", json={"question": BLEU_QUESTION}, timeout=300)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert "28.4" in body["answer"] and not body["abstained"]
+    right_pages = pages_stating("1706.03762", "28.4")
+    assert any(
+        c["paper_id"] == "1706.03762" and set(range(c["page"], c["page_end"] + 1)) & right_pages
+        for c in body["citations"]
+    ), body["citations"]
+    assert body["reranker"] == "unavailable" and body["model"]
+    assert {"retrieve_ms", "rerank_ms", "generate_ms", "total_ms"} <= set(body["timings"])
+    assert body["passages"] and body["passages"][0]["n"] == 1
+
+
+def test_out_of_corpus_question_gets_the_plain_answer(live_service):
+    response = httpx.post(
+        f"{live_service}/v1/ask", json={"question": "How do I bake sourdough bread at home?"}, timeout=120
+    )
+    body = response.json()
+    assert body["abstained"] is True
+    assert body["answer"] == "The corpus does not say."
+    assert body["citations"] == []
+
+
+def test_chat_streams_sse_and_carries_the_conversation(live_service):
+    with httpx.stream("POST", f"{live_service}/v1/chat", json={"question": BLEU_QUESTION}, timeout=300) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        response.read()
+    events = sse_events(response)
+    kinds = [kind for kind, _ in events]
+    assert kinds[0] == "token" and kinds.count("token") > 3
+    assert kinds[-2:] == ["citations", "done"]
+    done = events[-1][1]
+    assert "".join(data["text"] for kind, data in events if kind == "token") == done["answer"] or done["flags"]
+    follow_up = httpx.post(
+        f"{live_service}/v1/chat",
+        timeout=300,
+        json={"question": "And on English-to-French?", "conversation_id": done["conversation_id"]},
+    )
+    follow_done = sse_events(follow_up)[-1][1]
+    assert follow_done["conversation_id"] == done["conversation_id"]
+    assert follow_done["search_query"] != "And on English-to-French?"  # rewritten with the conversation
+    assert any(p["paper_id"] == "1706.03762" for p in follow_done["passages"])
+
+
+def test_search_and_papers(live_service):
+    results = httpx.get(f"{live_service}/v1/search", params={"q": "low-rank adaptation rank r", "k": 3}).json()
+    assert len(results["results"]) == 3 and results["results"][0]["paper_id"] == "2106.09685"
+    papers = httpx.get(f"{live_service}/v1/papers").json()["papers"]
+    assert len(papers) == 29
+
+
+def test_bad_questions_get_422_with_a_message(live_service):
+    empty = httpx.post(f"{live_service}/v1/ask", json={"question": "   "})
+    assert empty.status_code == 422 and "empty" in empty.json()["detail"]
+    huge = httpx.post(f"{live_service}/v1/ask", json={"question": "why? " * 1000})
+    assert huge.status_code == 422 and "limit" in huge.json()["detail"]
+    missing = httpx.post(f"{live_service}/v1/ask", json={})
+    assert missing.status_code == 422 and "question" in missing.json()["detail"]
+    assert httpx.get(f"{live_service}/openapi.json").json()["paths"]["/v1/ask"]

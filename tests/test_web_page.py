@@ -1,0 +1,51 @@
+"""The chat page in headless Chromium (Debian's chromium), against the live service: ask, wait for the
+streamed answer, check the citation chips render and open the cited passage. The screenshot is kept in
+test-artifacts/ for people to look at."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.conftest import REPO
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = REPO / "test-artifacts"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (apt-get install chromium)")
+def test_chat_page_renders_answer_with_citation_chips(live_service):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(live_service)
+        page.wait_for_selector("#status.ready", timeout=60_000)
+        assert page.locator("#papers option").count() == 29
+        page.fill("#question", "What BLEU score does the big Transformer achieve on WMT 2014 English-to-German?")
+        page.click("#send")
+        page.wait_for_selector(".msg.assistant .meta", timeout=300_000)
+        answer = page.inner_text(".msg.assistant .body")
+        assert "28.4" in answer
+        chips = page.locator(".msg.assistant .chip")
+        assert chips.count() >= 1
+        chips.first.click()
+        passage = page.inner_text("#passage")
+        assert "Attention Is All You Need" in passage and "page" in passage
+        assert page.locator("#passage a[href*='arxiv.org/pdf/1706.03762']").count() == 1
+        page.screenshot(path=str(ARTIFACTS / "chat-page.png"), full_page=True)
+        browser.close()

@@ -7,19 +7,13 @@ its page span exactly.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import groupby
 
 from ingest.pdf_text import Paragraph
 from paper_rag.schema import Chunk
-
-# Words after which a full stop does not end a sentence.
-_ABBREVIATIONS = frozenset(
-    "e.g i.e al fig figs eq eqs sec secs tab cf vs resp approx no ref refs et etc appx app dr mr ms st".split()
-)
-_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Z0-9(\[“\"])")
+from paper_rag.text import split_sentences
 
 
 @dataclass(frozen=True)
@@ -31,20 +25,6 @@ class Sentence:
     @property
     def words(self) -> int:
         return len(self.text.split())
-
-
-def split_sentences(text: str) -> list[str]:
-    sentences, start = [], 0
-    for match in _BOUNDARY.finditer(text):
-        before = text[start : match.start()].rstrip("\"')]").split()
-        last = before[-1].rstrip(".").lower() if before else ""
-        # "et al.", "Fig.", initials ("J."), and decimals are not sentence ends.
-        if last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha()):
-            continue
-        sentences.append(text[start : match.start()].strip())
-        start = match.end()
-    sentences.append(text[start:].strip())
-    return [s for s in sentences if s]
 
 
 def section_sentences(paragraphs: Iterable[Paragraph]) -> Iterator[Sentence]:

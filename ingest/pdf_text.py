@@ -18,22 +18,8 @@ from pathlib import Path
 import pymupdf
 
 from paper_rag.schema import SectionKind
+from paper_rag.text import fix_ligatures
 
-_LIGATURES = {
-    "\x1b": "ff",
-    "\x1c": "fi",
-    "\x1d": "fl",
-    "\x1e": "ffi",
-    "\x1f": "ffl",
-    "ﬀ": "ff",
-    "ﬁ": "fi",
-    "ﬂ": "fl",
-    "ﬃ": "ffi",
-    "ﬄ": "ffl",
-    "ﬅ": "st",
-    "ﬆ": "st",
-}
-_LIGATURE_RE = re.compile("|".join(map(re.escape, _LIGATURES)))
 _TEXT_FLAGS = pymupdf.TEXTFLAGS_DICT & ~pymupdf.TEXT_PRESERVE_LIGATURES
 _MARGIN = 0.07  # top/bottom share of the page where running headers and footers live
 _NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+([A-Z][^.]{1,90})$")
@@ -76,17 +62,6 @@ class ParsedPdf:
     pages: int
     paragraphs: list[Paragraph] = field(default_factory=list)
     metadata_title: str = ""
-
-
-def fix_ligatures(text: str) -> str:
-    return _LIGATURE_RE.sub(lambda m: _LIGATURES[m.group(0)], text)
-
-
-def normalize_for_match(text: str) -> str:
-    """Whitespace, ligatures and line-end hyphens evened out: for comparing text across extractions."""
-    text = fix_ligatures(text)
-    text = re.sub(r"(\w)-\s*\n\s*(\w)", r"\1\2", text)
-    return re.sub(r"\s+", " ", text).strip().lower()
 
 
 def open_pdf(path: Path) -> pymupdf.Document:

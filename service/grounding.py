@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.chunker import split_sentences
 from paper_rag.schema import SearchHit
+from paper_rag.text import split_sentences
 from service.prompting import NOT_IN_CORPUS
 
 _CITATION = re.compile(r"\[(\d{1,2}(?:\s*[,;]\s*\d{1,2})*)\]")

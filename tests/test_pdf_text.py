@@ -8,7 +8,8 @@ import pymupdf
 import pytest
 
 from ingest.chunker import chunk_paper
-from ingest.pdf_text import PdfError, _join_hyphenated, fix_ligatures, normalize_for_match, parse_pdf
+from ingest.pdf_text import PdfError, _join_hyphenated, parse_pdf
+from paper_rag.text import fix_ligatures, normalize_for_match
 from tests.conftest import corpus_pdf
 
 # (paper, page, a heading the section path must contain, a sentence from that page). Six of the ten papers

@@ -1,0 +1,44 @@
+"""Text normalisation shared by parsing, tests and evaluation: ligatures, line-end hyphens, whitespace."""
+
+from __future__ import annotations
+
+import re
+
+_LIGATURES = {
+    "\x1b": "ff", "\x1c": "fi", "\x1d": "fl", "\x1e": "ffi", "\x1f": "ffl",
+    "ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st",
+}  # fmt: skip
+_LIGATURE_RE = re.compile("|".join(map(re.escape, _LIGATURES)))
+
+
+def fix_ligatures(text: str) -> str:
+    """Ligature glyphs, and the \\x1b–\\x1f control codes bitmap fonts use for them, as plain letters."""
+    return _LIGATURE_RE.sub(lambda m: _LIGATURES[m.group(0)], text)
+
+
+def normalize_for_match(text: str) -> str:
+    """Whitespace, ligatures and line-end hyphens evened out: for comparing text across extractions."""
+    text = fix_ligatures(text)
+    text = re.sub(r"(\w)-\s*\n\s*(\w)", r"\1\2", text)
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+# Words after which a full stop does not end a sentence.
+_ABBREVIATIONS = frozenset(
+    "e.g i.e al fig figs eq eqs sec secs tab cf vs resp approx no ref refs et etc appx app dr mr ms st".split()
+)
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Z0-9(\[“\"])")
+
+
+def split_sentences(text: str) -> list[str]:
+    sentences, start = [], 0
+    for match in _BOUNDARY.finditer(text):
+        before = text[start : match.start()].rstrip("\"')]").split()
+        last = before[-1].rstrip(".").lower() if before else ""
+        # "et al.", "Fig.", initials ("J."), and decimals are not sentence ends.
+        if last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha()):
+            continue
+        sentences.append(text[start : match.start()].strip())
+        start = match.end()
+    sentences.append(text[start:].strip())
+    return [s for s in sentences if s]

@@ -252,6 +252,43 @@ def ask(
         err.print(f"[yellow]{flag['type']}[/]: {flag.get('message') or flag.get('sentence', '')}")
 
 
+@app.command("eval")
+def evaluate(
+    golden: Annotated[Path | None, typer.Option(help="Golden set (default: eval/golden.jsonl).")] = None,
+    configs: Annotated[str, typer.Option(help="Retrieval configurations, comma-separated.")] = (
+        "dense,bm25,rank-bm25,hybrid,hybrid+rerank"
+    ),
+    judge_url: Annotated[str | None, typer.Option(help="OpenAI-compatible judge URL (default: LLM_BASE_URL).")] = None,
+    judge_model: Annotated[str | None, typer.Option(help="Judge model name (default: LLM_MODEL).")] = None,
+    no_ragas: Annotated[bool, typer.Option("--no-ragas", help="Skip the ragas judge.")] = False,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions.")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Report folder (default: eval/reports/<run>).")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run the golden set through the real pipeline; write results.json, questions.csv, report.md/html."""
+    from eval.harness import DEFAULT_GOLDEN
+    from eval.harness import evaluate as run_evaluation
+    from eval.runner import RETRIEVAL_CONFIGS
+
+    chosen = [c.strip() for c in configs.split(",") if c.strip()]
+    unknown = set(chosen) - set(RETRIEVAL_CONFIGS)
+    if unknown:
+        err.print(f"[red]error:[/] unknown configurations {sorted(unknown)}; choose from {list(RETRIEVAL_CONFIGS)}")
+        raise typer.Exit(EXIT_USAGE)
+    report = run_evaluation(
+        _settings(data_dir),
+        golden=golden or DEFAULT_GOLDEN,
+        configs=chosen,
+        judge_url=judge_url,
+        judge_model=judge_model,
+        use_ragas=not no_ragas,
+        limit=limit,
+        out=out_dir,
+    )
+    out.print((report / "report.md").read_text())
+    out.print(f"report: {report}/report.html")
+
+
 @llm_app.command("start")
 def llm_start(data_dir: DataDir = None) -> None:
     """Prepare the local model if needed, start vLLM, and wait until it serves."""

@@ -86,17 +86,17 @@ class AnswerService:
     def __init__(self, *, settings: Settings, retriever: Retriever, reranker: Reranker, generator: Generator) -> None:
         self._settings = settings
         self.retriever = retriever
-        self._reranker = reranker
+        self.reranker = reranker
         self.generator = generator
 
     def warm_up(self) -> None:
         """Load the embedder and try the reranker now, not on the first question."""
         self.retriever.warm_up()
-        self._reranker.warm_up()
+        self.reranker.warm_up()
 
     @property
     def reranker_state(self) -> str:
-        return self._reranker.state
+        return self.reranker.state
 
     async def prepare(
         self,
@@ -117,7 +117,7 @@ class AnswerService:
         )
         timings["retrieve_ms"] = _ms(retrieve_started)
         rerank_started = time.perf_counter()
-        ranked = await asyncio.to_thread(self._reranker.rerank, search_query, hits)
+        ranked = await asyncio.to_thread(self.reranker.rerank, search_query, hits)
         timings["rerank_ms"] = _ms(rerank_started)
         passages = cap_per_paper(ranked, limit=k or self._settings.answer_passages, cap=self._settings.per_paper_cap)
         if best < self._settings.abstain_min_dense_score:

@@ -1,0 +1,83 @@
+"""`paper-rag eval`: golden set → retrieval ablation + answers + ragas → eval/reports/<run>/."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from eval.golden_check import load_golden
+from eval.judge import RagasJudge
+from eval.metrics import answer_scores, retrieval_scores
+from eval.report import summarize, write_reports
+from eval.runner import PIPELINE, RETRIEVAL_CONFIGS, ResultCache, retrieval_searchers, run_answers_sync, run_retrieval
+from paper_rag.settings import PROJECT_ROOT, Settings
+from service.api.app import build_state
+
+DEFAULT_GOLDEN = PROJECT_ROOT / "eval" / "golden.jsonl"
+
+
+def evaluate(
+    settings: Settings,
+    *,
+    golden: Path = DEFAULT_GOLDEN,
+    configs: Sequence[str] = RETRIEVAL_CONFIGS,
+    judge_url: str | None = None,
+    judge_model: str | None = None,
+    use_ragas: bool = True,
+    limit: int | None = None,
+    out: Path | None = None,
+) -> Path:
+    items = load_golden(golden)[:limit] if limit else load_golden(golden)
+    state = build_state(settings)
+    if state.answers is None or state.index is None:
+        raise RuntimeError(f"index unavailable: {state.index_error}")
+    answers = state.answers
+    # Cached results are reused only for the same index and golden set.
+    fingerprint = hashlib.sha1(f"{golden.read_bytes()!r}{settings.ingest_state_path.read_bytes()!r}".encode())
+    cache_dir = settings.data_dir / "eval-cache" / fingerprint.hexdigest()[:12]
+    try:
+        answers.warm_up()
+        searchers = retrieval_searchers(settings, state.index, answers.retriever, answers.reranker)
+        retrieval: dict[str, dict[str, Any]] = {}
+        skipped: dict[str, str] = {}
+        for name in configs:
+            search = searchers[name]
+            if isinstance(search, str):
+                skipped[name] = search
+                continue
+            rows = run_retrieval(items, name, search, ResultCache(cache_dir, name))
+            retrieval[name] = {
+                item["id"]: {"ms": row["ms"], "scores": retrieval_scores(row["results"], item["gold"])}
+                for item, row in zip(items, rows, strict=True)
+            }
+        judge = RagasJudge(settings=settings, base_url=judge_url, model=judge_model) if use_ragas else None
+        answer_rows = run_answers_sync(items, answers, ResultCache(cache_dir, PIPELINE), judge)
+    finally:
+        state.index.close()
+    questions = []
+    for item, row in zip(items, answer_rows, strict=True):
+        answer = row["answer"]
+        questions.append(
+            {
+                **item,
+                "retrieval": {name: per[item["id"]]["scores"] for name, per in retrieval.items()},
+                "answer": answer,
+                "error": row["error"],
+                "answer_scores": answer_scores(item, answer) if answer else None,
+                "ragas": (row.get("ragas") or {}).get(judge.name) if judge else None,
+            }
+        )
+    summary = summarize(questions, retrieval, skipped, judge.name if judge else None)
+    summary["run"] = {
+        "questions": len(items),
+        "golden": golden.name,
+        "model": settings.llm_model,
+        "reranker": answers.reranker_state,
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    out = out or PROJECT_ROOT / "eval" / "reports" / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    write_reports(out, questions, summary)
+    return out

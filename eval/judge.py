@@ -29,7 +29,7 @@ class RagasJudge:
         self.name = f"{self.model}@{self.base_url}"
         self._timeout_s = timeout_s
         client = AsyncOpenAI(base_url=self.base_url, api_key=settings.llm_api_key, timeout=timeout_s)
-        llm = llm_factory(self.model, client=client, max_tokens=1024)
+        llm = llm_factory(self.model, client=client, max_tokens=512)
         embeddings = embedding_factory("huggingface", model=str(resolve_model_path(settings.embedding_model)))
         self._metrics = {
             "faithfulness": Faithfulness(llm=llm),

@@ -24,13 +24,20 @@ def _is_gold_paper(result: dict[str, Any], gold: Sequence[dict[str, Any]]) -> bo
 def retrieval_scores(results: Ranked, gold: Sequence[dict[str, Any]]) -> dict[str, float]:
     """hit@1/5/10 by paper and by page, MRR@10 and nDCG@10 (binary relevance: the result covers a gold page)."""
     relevant = [_is_gold_page(r, gold) for r in results[:10]]
+    # For nDCG a gold page counts once: later chunks from an already-found page add no gain.
+    found: set[tuple[str, int]] = set()
+    gains = []
+    for result in results[:10]:
+        new = {(g["paper_id"], g["page"]) for g in gold if _is_gold_page(result, [g])} - found
+        gains.append(bool(new))
+        found |= new
     scores = {}
     for k in (1, 5, 10):
         scores[f"paper_hit@{k}"] = float(any(_is_gold_paper(r, gold) for r in results[:k]))
         scores[f"page_hit@{k}"] = float(any(relevant[:k]))
     first = next((i for i, hit in enumerate(relevant) if hit), None)
     scores["mrr@10"] = 0.0 if first is None else 1.0 / (first + 1)
-    dcg = sum(1.0 / math.log2(i + 2) for i, hit in enumerate(relevant) if hit)
+    dcg = sum(1.0 / math.log2(i + 2) for i, gain in enumerate(gains) if gain)
     ideal = sum(1.0 / math.log2(i + 2) for i in range(min(len({(g["paper_id"], g["page"]) for g in gold}), 10)))
     scores["ndcg@10"] = dcg / ideal if ideal else 0.0
     return scores

@@ -76,7 +76,9 @@ def retrieval_searchers(
         "bm25": lambda q: retriever.search(q, k=10, mode="sparse"),
         "rank-bm25": rank_bm25,
         "hybrid": lambda q: retriever.search(q, k=10),
-        "hybrid+rerank": reranked if reranker.state == "available" else f"reranker unavailable: {reranker.reason}",
+        "hybrid+rerank": reranked
+        if reranker.state == "available"
+        else "reranker unavailable: " + reranker.reason.splitlines()[0],
     }
 
 

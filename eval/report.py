@@ -231,7 +231,9 @@ def markdown(summary: dict[str, Any]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _svg_bars(title: str, labels: Sequence[str], values: Sequence[float | None], maximum: float = 1.0) -> str:
+def _svg_bars(
+    title: str, labels: Sequence[str], values: Sequence[float | None], maximum: float = 1.0, counts: bool = False
+) -> str:
     width, bar, gap, left = 640, 18, 8, 200
     height = 30 + len(labels) * (bar + gap)
     rows = []
@@ -241,7 +243,8 @@ def _svg_bars(title: str, labels: Sequence[str], values: Sequence[float | None],
         rows.append(
             f'<text x="{left - 8}" y="{y + 13}" text-anchor="end" font-size="12">{html.escape(label)}</text>'
             f'<rect x="{left}" y="{y}" width="{length:.1f}" height="{bar}" fill="#2f5bd3"/>'
-            f'<text x="{left + length + 6:.1f}" y="{y + 13}" font-size="12">{_fmt(value)}</text>'
+            f'<text x="{left + length + 6:.1f}" y="{y + 13}" font-size="12">'
+            f"{int(value or 0) if counts else _fmt(value)}</text>"
         )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
@@ -255,7 +258,7 @@ def _svg_histogram(title: str, values_ms: Sequence[float]) -> str:
     seconds = np.array(values_ms) / 1000
     counts, edges = np.histogram(seconds, bins=min(12, max(3, len(seconds) // 3)))
     labels = [f"{edges[i]:.1f}–{edges[i + 1]:.1f} s" for i in range(len(counts))]
-    return _svg_bars(title, labels, [float(c) for c in counts], maximum=float(max(counts)))
+    return _svg_bars(title, labels, [float(c) for c in counts], maximum=float(max(counts)), counts=True)
 
 
 def html_report(summary: dict[str, Any], questions: list[dict[str, Any]]) -> str:

@@ -2,7 +2,7 @@
 evidence, and 10 concurrent clients on /v1/search for 60 s through a real uvicorn.
 
 Needs an ingested DATA_DIR and the generator running (`paper-rag llm start`). Usage:
-python bench/bench_service.py [--data-dir data] [--questions 30] [--out bench/results/service.json]
+python bench/bench_service.py [--data-dir data] [--questions 30] [--search-only] [--out bench/results/service.json]
 """
 
 from __future__ import annotations
@@ -138,16 +138,16 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--search-only", action="store_true", help="Only the /v1/search load (no generator needed).")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "service.json")
     args = parser.parse_args()
     questions_file = REPO / "bench" / "retrieval_questions.jsonl"
     questions = [json.loads(line)["question"] for line in questions_file.read_text().splitlines()]
     settings = Settings(data_dir=args.data_dir)
-    result = {
-        "cpu_cores": os.cpu_count(),
-        "model": settings.llm_model,
-        "answers": asyncio.run(stage_latency(settings, questions[: args.questions])),
-    }
+    result: dict = {"cpu_cores": os.cpu_count()}
+    if not args.search_only:
+        result["model"] = settings.llm_model
+        result["answers"] = asyncio.run(stage_latency(settings, questions[: args.questions]))
     server = subprocess.Popen(
         [
             sys.executable,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from paper_rag.batching import MicroBatcher
 from paper_rag.settings import Settings
 
 if TYPE_CHECKING:
@@ -69,6 +70,10 @@ class Embedder:
     def __init__(self, *, settings: Settings) -> None:
         self._settings = settings
         self._model: SentenceTransformer | None = None
+        # Concurrent queries (the service's worker threads) share one forward pass.
+        self._query_batcher: MicroBatcher[str, list[float]] = MicroBatcher(
+            lambda texts: self.embed_passages(texts).tolist()
+        )
 
     def warm_up(self) -> None:
         if self._model is not None:
@@ -109,4 +114,4 @@ class Embedder:
         return precision == "bf16" or (precision == "auto" and cpu_has_fast_bf16())
 
     def embed_query(self, text: str) -> list[float]:
-        return self.embed_passages([text])[0].tolist()
+        return self._query_batcher(text)

@@ -262,6 +262,9 @@ def evaluate(
     judge_model: Annotated[str | None, typer.Option(help="Judge model name (default: LLM_MODEL).")] = None,
     no_ragas: Annotated[bool, typer.Option("--no-ragas", help="Skip the ragas judge.")] = False,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions.")] = None,
+    per_kind: Annotated[
+        int | None, typer.Option(min=1, help="Only the first N questions of each kind (a stratified sample).")
+    ] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Report folder (default: eval/reports/<run>).")] = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -283,6 +286,7 @@ def evaluate(
         judge_model=judge_model,
         use_ragas=not no_ragas,
         limit=limit,
+        per_kind=per_kind,
         out=out_dir,
     )
     out.print((report / "report.md").read_text())

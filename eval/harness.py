@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,21 @@ from service.api.app import build_state
 DEFAULT_GOLDEN = PROJECT_ROOT / "eval" / "golden.jsonl"
 
 
+def select_questions(
+    items: Sequence[dict[str, Any]], *, limit: int | None = None, per_kind: int | None = None
+) -> list[dict[str, Any]]:
+    """The first `per_kind` questions of each kind (golden-set order kept), then the first `limit` of those."""
+    chosen = list(items)
+    if per_kind:
+        seen: Counter[str] = Counter()
+        chosen = []
+        for item in items:
+            seen[item["kind"]] += 1
+            if seen[item["kind"]] <= per_kind:
+                chosen.append(item)
+    return chosen[:limit] if limit else chosen
+
+
 def evaluate(
     settings: Settings,
     *,
@@ -28,9 +44,10 @@ def evaluate(
     judge_model: str | None = None,
     use_ragas: bool = True,
     limit: int | None = None,
+    per_kind: int | None = None,
     out: Path | None = None,
 ) -> Path:
-    items = load_golden(golden)[:limit] if limit else load_golden(golden)
+    items = select_questions(load_golden(golden), limit=limit, per_kind=per_kind)
     state = build_state(settings)
     if state.answers is None or state.index is None:
         raise RuntimeError(f"index unavailable: {state.index_error}")
@@ -73,6 +90,8 @@ def evaluate(
     summary = summarize(questions, retrieval, skipped, judge.name if judge else None)
     summary["run"] = {
         "questions": len(items),
+        "limit": limit,
+        "per_kind": per_kind,
         "golden": golden.name,
         "model": settings.llm_model,
         "reranker": answers.reranker_state,

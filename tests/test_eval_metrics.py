@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from eval.harness import select_questions
 from eval.metrics import answer_scores, retrieval_scores
 
 GOLD = [{"paper_id": "1706.03762", "page": 8, "evidence": "establishing a new state-of-the-art BLEU score of 28.4"}]
@@ -48,3 +49,11 @@ def test_answer_scores_for_an_unanswerable_question():
     assert answer_scores(item, answer("The corpus does not say.", [], abstained=True))["correct_abstention"] == 1.0
     answered = answer_scores(item, answer("GPT-4 has 1.8T parameters [1].", [{"n": 1}]))
     assert answered["correct_abstention"] == 0.0 and answered["must_contain"] is None
+
+
+def test_select_questions_takes_the_first_of_each_kind_in_order():
+    items = [{"id": f"q{i}", "kind": kind} for i, kind in enumerate("aabacbbca")]
+    chosen = select_questions(items, per_kind=2)
+    assert [i["id"] for i in chosen] == ["q0", "q1", "q2", "q4", "q5", "q7"]
+    assert [i["id"] for i in select_questions(items, per_kind=2, limit=3)] == ["q0", "q1", "q2"]
+    assert select_questions(items) == items

@@ -16,7 +16,7 @@ METRICS = ("faithfulness", "answer_relevancy", "context_precision", "context_rec
 
 class RagasJudge:
     def __init__(
-        self, *, settings: Settings, base_url: str | None = None, model: str | None = None, timeout_s: float = 600
+        self, *, settings: Settings, base_url: str | None = None, model: str | None = None, timeout_s: float = 300
     ) -> None:
         os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
         from openai import AsyncOpenAI
@@ -61,16 +61,12 @@ class RagasJudge:
                 "reference": item["reference_answer"],
             },
         }
-        # The four metrics go to the judge together: vLLM batches concurrent requests.
-        results = await asyncio.gather(
-            *(self._score_one(metric, arguments[name]) for name, metric in self._metrics.items())
-        )
-        return dict(zip(self._metrics, results, strict=True))
-
-    async def _score_one(self, metric: Any, arguments: dict[str, Any]) -> dict[str, Any]:
-        try:
-            result = await asyncio.wait_for(metric.ascore(**arguments), self._timeout_s)
-            value = float(result.value)
-            return {"value": value} if not math.isnan(value) else {"error": "NaN"}
-        except Exception as exc:  # parse failures, timeouts, server errors: all counted, none dropped
-            return {"error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+        scores: dict[str, dict[str, Any]] = {}
+        for name, metric in self._metrics.items():
+            try:
+                result = await asyncio.wait_for(metric.ascore(**arguments[name]), self._timeout_s)
+                value = float(result.value)
+                scores[name] = {"value": value} if not math.isnan(value) else {"error": "NaN"}
+            except Exception as exc:  # parse failures, timeouts, server errors: all counted, none dropped
+                scores[name] = {"error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+        return scores

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from paper_rag.embedder import cpu_has_fast_bf16
 from paper_rag.settings import Settings
 from service.local_model import prepare_local_model
 
@@ -62,6 +63,12 @@ def status(settings: Settings) -> LlmStatus:
     return LlmStatus(pid if running else None, running, _served(settings), log_path(settings))
 
 
+def local_dtype(settings: Settings) -> str:
+    if settings.llm_dtype != "auto":
+        return settings.llm_dtype
+    return "bfloat16" if cpu_has_fast_bf16() else "float32"
+
+
 def start(settings: Settings, *, wait_s: float = 600) -> LlmStatus:
     """Start vLLM (unless one already serves the model) and wait until it answers /v1/models."""
     current = status(settings)
@@ -86,7 +93,7 @@ def start(settings: Settings, *, wait_s: float = 600) -> LlmStatus:
             "--max-model-len",
             str(settings.llm_max_model_len),
             "--dtype",
-            "bfloat16",
+            local_dtype(settings),
             "--api-key",
             settings.llm_api_key,
         ]
@@ -94,6 +101,8 @@ def start(settings: Settings, *, wait_s: float = 600) -> LlmStatus:
             **os.environ,
             "HF_HUB_OFFLINE": "1",
             "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "2"),
+            # vLLM keeps one core for its scheduler by default: half of a 2-core machine. Let the model use all.
+            "VLLM_CPU_NUM_OF_RESERVED_CPU": os.environ.get("VLLM_CPU_NUM_OF_RESERVED_CPU", "0"),
             "VLLM_NO_USAGE_STATS": "1",
             "DO_NOT_TRACK": "1",
         }

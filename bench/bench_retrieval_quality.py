@@ -66,7 +66,8 @@ def main() -> None:
     configs = {
         "dense": {"mode": "dense"},
         "bm25 (qdrant sparse)": {"mode": "sparse"},
-        "hybrid (rrf)": {"mode": "hybrid"},
+        "hybrid (rrf)": {"mode": "hybrid", "fusion": "rrf"},
+        "hybrid (dbsf)": {"mode": "hybrid", "fusion": "dbsf"},
         "hybrid, all sections": {"mode": "hybrid", "all_sections": True},
     }
     table: dict[str, dict[str, float]] = {}

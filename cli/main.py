@@ -256,7 +256,7 @@ def ask(
 def evaluate(
     golden: Annotated[Path | None, typer.Option(help="Golden set (default: eval/golden.jsonl).")] = None,
     configs: Annotated[str, typer.Option(help="Retrieval configurations, comma-separated.")] = (
-        "dense,bm25,rank-bm25,hybrid,hybrid+rerank"
+        "dense,bm25,rank-bm25,hybrid,hybrid-dbsf,hybrid+rerank"
     ),
     judge_url: Annotated[str | None, typer.Option(help="OpenAI-compatible judge URL (default: LLM_BASE_URL).")] = None,
     judge_model: Annotated[str | None, typer.Option(help="Judge model name (default: LLM_MODEL).")] = None,

@@ -24,7 +24,8 @@ from paper_rag.sparse import reference_tokens
 from service.answering import AnswerService, GenerationFailedError
 from service.reranker import Reranker
 
-RETRIEVAL_CONFIGS = ("dense", "bm25", "rank-bm25", "hybrid", "hybrid+rerank")
+# "hybrid" is the service's own search (FUSION, default RRF); "hybrid-dbsf" the same legs fused by DBSF.
+RETRIEVAL_CONFIGS = ("dense", "bm25", "rank-bm25", "hybrid", "hybrid-dbsf", "hybrid+rerank")
 PIPELINE = "answers"  # the cache name of the full answer pipeline's results
 Search = Callable[[str], list[SearchHit]]
 
@@ -76,6 +77,7 @@ def retrieval_searchers(
         "bm25": lambda q: retriever.search(q, k=10, mode="sparse"),
         "rank-bm25": rank_bm25,
         "hybrid": lambda q: retriever.search(q, k=10),
+        "hybrid-dbsf": lambda q: retriever.search(q, k=10, fusion="dbsf"),
         "hybrid+rerank": reranked
         if reranker.state == "available"
         else "reranker unavailable: " + reranker.reason.splitlines()[0],

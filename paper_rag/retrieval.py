@@ -6,7 +6,7 @@ import threading
 from collections.abc import Sequence
 
 from paper_rag.embedder import Embedder
-from paper_rag.index import PaperIndex, QueryMode
+from paper_rag.index import Fusion, PaperIndex, QueryMode
 from paper_rag.schema import DEFAULT_SEARCH_KINDS, SearchHit
 from paper_rag.settings import Settings
 from paper_rag.sparse import Bm25Encoder
@@ -32,9 +32,10 @@ class Retriever:
         paper_ids: Sequence[str] | None = None,
         all_sections: bool = False,
         prefetch: int | None = None,
+        fusion: Fusion | None = None,
     ) -> list[SearchHit]:
         dense = self._embedder.embed_query(question) if mode != "sparse" else None
-        return self._query(question, dense, mode, k, paper_ids, all_sections, prefetch)
+        return self._query(question, dense, mode, k, paper_ids, all_sections, prefetch, fusion)
 
     def search_with_confidence(
         self, question: str, *, k: int, paper_ids: Sequence[str] | None = None
@@ -55,6 +56,7 @@ class Retriever:
         paper_ids: Sequence[str] | None,
         all_sections: bool,
         prefetch: int | None,
+        fusion: Fusion | None = None,
     ) -> list[SearchHit]:
         with self._lock:  # the embedded engine is shared by the service's worker threads
             return self._index.query(
@@ -64,6 +66,7 @@ class Retriever:
                 limit=k or self._settings.search_k,
                 prefetch=prefetch or self._settings.prefetch_k,
                 rrf_k=self._settings.rrf_k,
+                fusion=fusion or self._settings.fusion,
                 paper_ids=paper_ids,
                 section_kinds=None if all_sections else DEFAULT_SEARCH_KINDS,
             )

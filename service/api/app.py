@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 from paper_rag.catalog import IngestState
 from paper_rag.embedder import Embedder
@@ -106,6 +107,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/", include_in_schema=False)
     async def page() -> Response:
         return FileResponse(STATIC / "index.html")
+
+    # The page's vendored KaTeX (math typesetting), served from the package: nothing comes from a CDN.
+    app.mount("/static/vendor", StaticFiles(directory=STATIC / "vendor"), name="vendor")
 
     for router in (ask.router, chat.router, search.router, health.router):
         app.include_router(router)

@@ -30,27 +30,33 @@ LEG = 50
 METRICS = ("paper_hit@1", "page_hit@1", "page_hit@5", "page_hit@10", "mrr@10", "ndcg@10")
 
 
-def weighted_rrf(dense: list[SearchHit], sparse: list[SearchHit], k: int, sparse_weight: float) -> list[SearchHit]:
+def fuse(legs: list[tuple[float, list[SearchHit], list[float]]]) -> list[SearchHit]:
+    """Top 10 by the weighted sum of each leg's per-hit contributions (weight, hits, contribution per hit)."""
     scores: dict[str, float] = defaultdict(float)
     hits = {}
-    for weight, leg in ((1.0, dense), (sparse_weight, sparse)):
-        for rank, hit in enumerate(leg):
-            scores[hit.chunk.chunk_id] += weight / (k + rank + 1)
+    for weight, leg, contributions in legs:
+        for hit, contribution in zip(leg, contributions, strict=True):
+            scores[hit.chunk.chunk_id] += weight * contribution
             hits[hit.chunk.chunk_id] = hit
     return [hits[c] for c in sorted(scores, key=lambda c: -scores[c])[:10]]
+
+
+def weighted_rrf(dense: list[SearchHit], sparse: list[SearchHit], k: int, sparse_weight: float) -> list[SearchHit]:
+    def ranks(leg: list[SearchHit]) -> list[float]:
+        return [1 / (k + rank + 1) for rank in range(len(leg))]
+
+    return fuse([(1.0, dense, ranks(dense)), (sparse_weight, sparse, ranks(sparse))])
 
 
 def weighted_dbsf(dense: list[SearchHit], sparse: list[SearchHit], sparse_weight: float) -> list[SearchHit]:
     """Qdrant's DBSF (each leg's scores scaled by mean +- 3 sd) with a weight on the sparse leg."""
-    scores: dict[str, float] = defaultdict(float)
-    hits = {}
-    for weight, leg in ((1.0, dense), (sparse_weight, sparse)):
+
+    def normalized(leg: list[SearchHit]) -> list[float]:
         values = np.array([h.score for h in leg])
         low, high = values.mean() - 3 * values.std(), values.mean() + 3 * values.std()
-        for hit in leg:
-            scores[hit.chunk.chunk_id] += weight * (hit.score - low) / (high - low)
-            hits[hit.chunk.chunk_id] = hit
-    return [hits[c] for c in sorted(scores, key=lambda c: -scores[c])[:10]]
+        return list((values - low) / (high - low))
+
+    return fuse([(1.0, dense, normalized(dense)), (sparse_weight, sparse, normalized(sparse))])
 
 
 def question_sets() -> dict[str, list[dict]]:

@@ -6,9 +6,9 @@ import threading
 from collections.abc import Sequence
 
 from paper_rag.embedder import Embedder
-from paper_rag.index import Fusion, PaperIndex, QueryMode
+from paper_rag.index import PaperIndex, QueryMode
 from paper_rag.schema import DEFAULT_SEARCH_KINDS, SearchHit
-from paper_rag.settings import Settings
+from paper_rag.settings import Fusion, Settings
 from paper_rag.sparse import Bm25Encoder
 
 

@@ -9,6 +9,10 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# How hybrid search merges its two legs: reciprocal rank fusion, or distribution-based score fusion
+# (each leg's scores normalized by their mean +- 3 standard deviations, then summed).
+Fusion = Literal["rrf", "dbsf"]
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -58,7 +62,7 @@ class Settings(BaseSettings):
     search_k: int = Field(10, ge=1, le=100, description="Results returned by a search.")
     prefetch_k: int = Field(50, ge=1, description="Candidates each leg (dense, BM25) hands to fusion.")
     rrf_k: int = Field(60, ge=1, description="RRF constant k: higher flattens the rank weighting.")
-    fusion: Literal["rrf", "dbsf"] = Field(
+    fusion: Fusion = Field(
         "rrf",
         description="How hybrid search merges the dense and BM25 legs: reciprocal rank fusion, or 'dbsf' "
         "(scores normalized per leg, then summed; see bench/RESULTS.md for the comparison).",

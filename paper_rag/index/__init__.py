@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from paper_rag.index.base import DENSE_VECTOR, SPARSE_VECTOR, Fusion, IndexUnavailableError, PaperIndex, QueryMode
+from paper_rag.index.base import DENSE_VECTOR, SPARSE_VECTOR, IndexUnavailableError, PaperIndex, QueryMode
 from paper_rag.settings import Settings
 
-__all__ = ["DENSE_VECTOR", "SPARSE_VECTOR", "Fusion", "IndexUnavailableError", "PaperIndex", "QueryMode", "open_index"]
+__all__ = ["DENSE_VECTOR", "SPARSE_VECTOR", "IndexUnavailableError", "PaperIndex", "QueryMode", "open_index"]
 
 
 def open_index(settings: Settings) -> PaperIndex:

@@ -9,13 +9,11 @@ import numpy as np
 import qdrant_edge as qe
 
 from paper_rag.schema import Chunk, SearchHit
+from paper_rag.settings import Fusion
 
 DENSE_VECTOR = "dense"
 SPARSE_VECTOR = "bm25"
 QueryMode = Literal["hybrid", "dense", "sparse"]
-# How the hybrid query merges its two legs: reciprocal rank fusion, or distribution-based score fusion
-# (each leg's scores normalized by their mean +- 3 standard deviations, then summed).
-Fusion = Literal["rrf", "dbsf"]
 UPSERT_BATCH = 256
 
 

@@ -9,15 +9,9 @@ import numpy as np
 import qdrant_edge as qe
 
 from paper_rag.embedder import EMBEDDING_DIM
-from paper_rag.index.base import (
-    DENSE_VECTOR,
-    SPARSE_VECTOR,
-    UPSERT_BATCH,
-    Fusion,
-    IndexUnavailableError,
-    QueryMode,
-)
+from paper_rag.index.base import DENSE_VECTOR, SPARSE_VECTOR, UPSERT_BATCH, IndexUnavailableError, QueryMode
 from paper_rag.schema import Chunk, SearchHit
+from paper_rag.settings import Fusion
 
 _KEYWORD_FIELDS = ("paper_id", "section_kind")
 

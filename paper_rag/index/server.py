@@ -10,15 +10,9 @@ from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
 from paper_rag.embedder import EMBEDDING_DIM
-from paper_rag.index.base import (
-    DENSE_VECTOR,
-    SPARSE_VECTOR,
-    UPSERT_BATCH,
-    Fusion,
-    IndexUnavailableError,
-    QueryMode,
-)
+from paper_rag.index.base import DENSE_VECTOR, SPARSE_VECTOR, UPSERT_BATCH, IndexUnavailableError, QueryMode
 from paper_rag.schema import Chunk, SearchHit
+from paper_rag.settings import Fusion
 
 
 def _sparse(vector: qe.SparseVector) -> qm.SparseVector:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,14 +44,44 @@ def retrieval_scores(results: Ranked, gold: Sequence[dict[str, Any]]) -> dict[st
     return scores
 
 
+# Citation markers: [1], [2][3], [1, 2], [1-3].
+_CITATION = re.compile(r"\[\d+(?:\s*[,;\u2013-]\s*\d+)*\]")
+# A trailing list of sources: a line "References", "**Sources:**", "References: [1] ..." and all after it.
+_REFERENCES = re.compile(r"^[#*\s]*(?:references|sources)\b[*\s]*(?::|$)", re.IGNORECASE | re.MULTILINE)
+_UNIT = r"(?:[kmgt]?b|[km]|%)(?![a-z])"  # after lowercasing: GB, MB, TB, KB, B, M, K, %
+_NUMBER_START = r"(?<!\d)(?<!\d[.,])"
+# A number ends where no digit, decimal part or letter follows; a unit may follow ("16" matches "16GB", not "16x").
+_NUMBER_END = rf"(?![.,]\d)(?=$|[^a-z0-9]|{_UNIT})"
+
+
+def _match_text(text: str) -> str:
+    """Lowercased, whitespace-normalised text with "48 GB" written "48gb"."""
+    return re.sub(rf"(\d) (?={_UNIT})", r"\1", normalize_for_match(text))
+
+
+def answer_body(answer: str) -> str:
+    """The answer without citation markers and without a trailing references/sources list, ready for matching."""
+    return _match_text(_CITATION.sub("", _REFERENCES.split(answer, maxsplit=1)[0]))
+
+
+def contains(body: str, term: str) -> bool:
+    """`term` in an `answer_body`: words as substrings, numbers as whole numbers ("8" is not in "28.4" or "2017")."""
+    term = _match_text(term)
+    if not re.search(r"\d", term):
+        return term in body
+    start = _NUMBER_START if term[0].isdigit() else ""
+    end = _NUMBER_END if term[-1].isdigit() else ""
+    return re.search(start + re.escape(term) + end, body) is not None
+
+
 def answer_scores(item: dict[str, Any], answer: dict[str, Any]) -> dict[str, float | None]:
     """must_contain accuracy, citation validity and precision, abstention outcome. None = not applicable."""
     unanswerable = item["kind"] == "unanswerable"
     abstained = bool(answer["abstained"])
-    text = normalize_for_match(answer["answer"])
+    body = answer_body(answer["answer"])
     must = item.get("must_contain") or []
     scores: dict[str, float | None] = {
-        "must_contain": None if unanswerable else float(all(normalize_for_match(m) in text for m in must)),
+        "must_contain": None if unanswerable else float(all(contains(body, m) for m in must)),
         "abstained": float(abstained),
         "correct_abstention": float(abstained) if unanswerable else None,
         "false_abstention": None if unanswerable else float(abstained),

@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import html
 import json
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from eval.calibrate import CAP, calibration_summary, curve_table_md
 from eval.judge import METRICS
 from eval.metrics import mean
 
@@ -35,7 +37,7 @@ def summarize(
     for config, per_question in retrieval.items():
         rows = [per_question[q["id"]] for q in answerable]
         table[config] = {c: _round(mean([r["scores"][c] for r in rows])) for c in RETRIEVAL_COLUMNS}
-        table[config]["latency_ms"] = _percentiles([r["ms"] for r in per_question.values()])
+        table[config]["latency_ms"] = _percentiles([r["ms"] for r in per_question.values() if "ms" in r])
     answered = [q for q in questions if q.get("answer")]
     abstained = [q for q in answered if q["answer"]["abstained"]]
     unanswerable = [q for q in answered if q["kind"] == "unanswerable"]
@@ -63,9 +65,10 @@ def summarize(
             "skipped_abstained": sum(1 for o in outcomes if "skipped" in o),
         }
     stages = {
-        stage: _percentiles([q["answer"]["timings"][stage] for q in answered if stage in q["answer"]["timings"]])
+        stage: _percentiles([t[stage] for t in (q["answer"]["timings"] for q in answered) if t.get(stage) is not None])
         for stage in ("retrieve_ms", "rerank_ms", "first_token_ms", "total_ms")
     }
+    prompt_tokens = [q["answer"]["prompt_tokens"] for q in answered if q["answer"].get("prompt_tokens") is not None]
     kinds = sorted({q["kind"] for q in questions})
     per_kind = {
         kind: {
@@ -81,8 +84,10 @@ def summarize(
             )
             if "hybrid" in retrieval
             else None,
-            "must_contain": _round(mean([q["answer_scores"]["must_contain"] for q in answered if q["kind"] == kind])),
-            "abstained": _round(mean([q["answer_scores"]["abstained"] for q in answered if q["kind"] == kind])),
+            **{
+                column: _round(mean([q["answer_scores"][column] for q in answered if q["kind"] == kind]))
+                for column in ("must_contain", "citation_precision", "abstained")
+            },
         }
         for kind in kinds
     }
@@ -93,9 +98,44 @@ def summarize(
         "ragas": ragas,
         "judge": judge,
         "latency_ms": stages,
+        "prompt_tokens_median": float(np.median(prompt_tokens)) if prompt_tokens else None,
+        "abstention": abstention_summary(answered, answers),
         "per_kind": per_kind,
         "worst": worst_questions(questions, retrieval),
     }
+
+
+def abstention_summary(answered: list[dict[str, Any]], answers: dict[str, Any]) -> dict[str, Any]:
+    """Recall and false abstention, abstain codes by kind of question, and the calibration of the answers' scores."""
+    codes: dict[str, Counter[str]] = {}
+    for q in answered:
+        code = q["answer"].get("abstain_code") or ("(no code)" if q["answer"]["abstained"] else None)
+        if code:
+            codes.setdefault(code, Counter())["unanswerable" if q["kind"] == "unanswerable" else "answerable"] += 1
+    return {
+        "recall": answers["abstention_recall"],
+        "false_abstention": answers["false_abstention_rate"],
+        "codes": {code: dict(counts) for code, counts in sorted(codes.items())},
+        "calibration": calibration_summary(answered),
+    }
+
+
+def abstention_md(abstention: dict[str, Any]) -> str:
+    lines = [
+        f"recall {_fmt(abstention['recall'])}, false abstention {_fmt(abstention['false_abstention'])}\n",
+        "| abstain_code | unanswerable | answerable |\n|---|---|---|",
+        *(
+            f"| {code} | {c.get('unanswerable', 0)} | {c.get('answerable', 0)} |"
+            for code, c in abstention["codes"].items()
+        ),
+    ]
+    for name, calibration in abstention["calibration"].items():
+        chosen = calibration["chosen"]
+        lines.append(f"\n### Calibration of `{name}` (abstain if {name} < threshold)\n")
+        lines.append(curve_table_md(calibration["points"]))
+        lines.append(f"\nchosen (highest recall with false abstention <= {CAP}):")
+        lines.append(curve_table_md([chosen]) if chosen else "none")
+    return "\n".join(lines)
 
 
 def worst_questions(questions: list[dict[str, Any]], retrieval: dict[str, dict[str, Any]], limit: int = 15) -> list:
@@ -213,8 +253,12 @@ def markdown(summary: dict[str, Any]) -> str:
         + "\n".join(f"| {s} | {_fmt(v['p50'])} | {_fmt(v['p95'])} |" for s, v in summary["latency_ms"].items())
         + "\n"
     )
+    parts.append(f"median prompt tokens: {_fmt(summary.get('prompt_tokens_median'))}\n")
+    if "abstention" in summary:
+        parts.append("## Abstention\n")
+        parts.append(abstention_md(summary["abstention"]) + "\n")
     parts.append("## By kind\n")
-    columns = ["questions", "page_hit@5 (hybrid)", "must_contain", "abstained"]
+    columns = ["questions", "page_hit@5 (hybrid)", "must_contain", "citation_precision", "abstained"]
     parts.append(
         "| kind | "
         + " | ".join(columns)

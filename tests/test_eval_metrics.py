@@ -57,3 +57,44 @@ def test_select_questions_takes_the_first_of_each_kind_in_order():
     assert [i["id"] for i in chosen] == ["q0", "q1", "q2", "q4", "q5", "q7"]
     assert [i["id"] for i in select_questions(items, per_kind=2, limit=3)] == ["q0", "q1", "q2"]
     assert select_questions(items) == items
+
+
+def must_contain(text: str, *terms: str) -> float | None:
+    item = {"kind": "number", "gold": GOLD, "must_contain": list(terms)}
+    return answer_scores(item, answer(text, []))["must_contain"]
+
+
+def test_citation_markers_and_a_references_list_do_not_count():
+    assert must_contain("The model has six layers [5].", "5") == 0.0
+    assert must_contain("Six layers [2][5] and heads [1, 5].", "5") == 0.0
+    assert must_contain("It reaches 28.4 BLEU [1].\n\nReferences:\n[1] 1706.03762, p. 5", "5") == 0.0
+    assert must_contain("See below.\n**Sources**\n- gradient paper", "gradient") == 0.0
+    assert must_contain("Sources of error are gradients [1].", "gradient") == 1.0
+    assert must_contain("The [CLS] token [3] is pooled.", "[CLS]") == 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "term", "expected"),
+    [
+        ("Published in 2017.", "7", 0.0),
+        ("It reaches 28.4 BLEU.", "8", 0.0),
+        ("It is 8x faster.", "8", 0.0),
+        ("Version 1.5 is out.", "1", 0.0),
+        ("Over 3,000 books.", "3", 0.0),
+        ("It reaches 28.4 BLEU.", "28.4", 1.0),
+        ("The score is 28.4.", "28.4", 1.0),
+        ("A 13B model.", "13B", 1.0),
+        ("With 30% fewer steps.", "30", 1.0),
+        ("It needs 16GB of memory.", "16", 1.0),
+        ("It fits in 48 GB.", "48GB", 1.0),
+        ("It fits in 48GB.", "48 GB", 1.0),
+        ("Roughly 1-2 million tokens.", "2 million", 1.0),
+    ],
+)
+def test_numbers_match_whole(text, term, expected):
+    assert must_contain(text, term) == expected
+
+
+def test_words_match_as_case_insensitive_substrings():
+    assert must_contain("Clipping the Gradients helps.", "gradient") == 1.0
+    assert must_contain("Clipping helps.", "gradient") == 0.0

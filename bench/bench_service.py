@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from paper_rag.settings import Settings  # noqa: E402
-from service.api.app import build_state  # noqa: E402
+from service.pipeline import build_pipeline  # noqa: E402
 
 OFF_TOPIC = [
     "How do I bake sourdough bread at home?",
@@ -57,7 +57,7 @@ def stats(values: list[float]) -> dict[str, float]:
 
 
 async def stage_latency(settings: Settings, questions: list[str]) -> dict:
-    state = build_state(settings)
+    state = build_pipeline(settings)
     assert state.answers is not None and state.index is not None
     answers = state.answers
     await asyncio.to_thread(answers.warm_up)
@@ -76,7 +76,7 @@ async def stage_latency(settings: Settings, questions: list[str]) -> dict:
             ("off_topic", OFF_TOPIC),
             ("near_domain_not_in_corpus", NEAR_DOMAIN_NOT_IN_CORPUS),
         ):
-            best = [(await answers.prepare(q)).best_dense_score for q in group]
+            best = [(await answers.prepare(q)).scores["best_dense"] for q in group]
             scores[name] = {
                 "min": round(min(best), 3),
                 "max": round(max(best), 3),

@@ -217,10 +217,10 @@ def ask(
     import asyncio
 
     from service.answering import GenerationFailedError
-    from service.api.app import build_state
+    from service.pipeline import build_pipeline
 
     settings = _settings(data_dir)
-    state = build_state(settings)
+    state = build_pipeline(settings)
     if state.answers is None or state.index is None:
         err.print(f"[red]error:[/] {state.index_error}")
         raise typer.Exit(EXIT_USAGE)
@@ -243,6 +243,10 @@ def ask(
         print(json.dumps(result))
         return
     out.print(result["answer"])
+    if result["abstain_reason"]:
+        err.print(f"[yellow]not answered[/]: {result['abstain_reason']}")
+    elif not result["grounded"]:
+        err.print("[yellow]not verified[/]: the answer's main claim did not pass the checks against its passages")
     for citation in result["citations"]:
         out.print(
             f"  [{citation['n']}] {citation['title']} ({citation['paper_id']}), {citation['section']}, "

@@ -15,7 +15,7 @@ from eval.metrics import answer_scores, retrieval_scores
 from eval.report import summarize, write_reports
 from eval.runner import PIPELINE, RETRIEVAL_CONFIGS, ResultCache, retrieval_searchers, run_answers_sync, run_retrieval
 from paper_rag.settings import PROJECT_ROOT, Settings
-from service.api.app import build_state
+from service.pipeline import build_pipeline
 
 DEFAULT_GOLDEN = PROJECT_ROOT / "eval" / "golden.jsonl"
 
@@ -48,7 +48,7 @@ def evaluate(
     out: Path | None = None,
 ) -> Path:
     items = select_questions(load_golden(golden), limit=limit, per_kind=per_kind)
-    state = build_state(settings)
+    state = build_pipeline(settings)
     if state.answers is None or state.index is None:
         raise RuntimeError(f"index unavailable: {state.index_error}")
     answers = state.answers

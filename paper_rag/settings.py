@@ -75,12 +75,43 @@ class Settings(BaseSettings):
         "loaded the service ranks by fusion score and says so (reranker: unavailable).",
     )
     rerank_candidates: int = Field(30, ge=1, description="Fused candidates handed to the reranker.")
-    answer_passages: int = Field(6, ge=1, le=20, description="Passages put in the prompt.")
+    answer_passages: int = Field(
+        6, ge=1, le=20, description="Top passages whose sentences compete for the evidence put in the prompt."
+    )
     per_paper_cap: int = Field(4, ge=1, description="At most this many prompt passages from one paper.")
     abstain_min_dense_score: float = Field(
         0.30,
         description="Abstain without calling the model when no chunk's cosine similarity to the question "
         "reaches this (set from real questions: see bench/RESULTS.md).",
+    )
+    abstain_min_coverage: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Abstain when the retrieved passages hold less than this IDF-weighted share of the "
+        "question's terms (calibrated on the golden set: eval/reports, `python -m eval.calibrate`).",
+    )
+    abstain_min_named_coverage: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Abstain when the retrieved passages mention less than this share of the names in the "
+        "question (models, datasets, methods such as 'Mixtral' or 'H800').",
+    )
+
+    # --- evidence and claim checks ----------------------------------------------------------------
+    evidence_word_budget: int = Field(
+        200, ge=20, description="Words of evidence sentences put in the prompt (all passages together)."
+    )
+    evidence_sentences_per_passage: int = Field(3, ge=1, description="Most sentences taken from one passage.")
+    evidence_dense_weight: float = Field(
+        0.5, ge=0, le=1, description="Weight of embedding similarity (vs IDF term overlap) in sentence scores."
+    )
+    claim_min_term_support: float = Field(
+        0.6, ge=0, le=1, description="A claim passes when this share of its own terms is in its cited passages..."
+    )
+    claim_min_similarity: float = Field(
+        0.65, ge=0, le=1, description="...or its cosine to the closest cited sentence reaches this."
     )
 
     # --- generation (any OpenAI-compatible server; the project starts a local vLLM) ----------------
@@ -90,7 +121,9 @@ class Settings(BaseSettings):
     llm_model_path: Path | None = Field(
         None, description="HF model folder the local vLLM serves (default: DATA_DIR/models/<LLM_MODEL>)."
     )
-    llm_max_tokens: int = Field(384, ge=16, description="Most tokens an answer may have.")
+    llm_max_tokens: int = Field(
+        160, ge=16, description="Most tokens an answer may have (three short sentences with citations fit)."
+    )
     llm_max_model_len: int = Field(4096, ge=512, description="Context length the local vLLM is started with.")
     llm_timeout_s: float = Field(180.0, gt=0, description="Give up on a generation after this long.")
     llm_port: int = Field(8001, description="Port of the local vLLM server (`paper-rag llm start`).")

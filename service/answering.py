@@ -1,34 +1,47 @@
-"""The answer pipeline: (rewrite a follow-up) → hybrid retrieval → rerank → per-paper cap → abstain or
-generate → ground the answer in the passages it cites."""
+"""The answer pipeline: (rewrite a follow-up) → hybrid retrieval → rerank → per-paper cap → gates (off topic,
+paper not ingested, low coverage) → evidence sentences → generate → check every claim against its evidence."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from paper_rag.retrieval import Retriever
 from paper_rag.schema import SearchHit
 from paper_rag.settings import Settings
+from service.abstention import AbstentionGate
+from service.answer_models import Abstention
+from service.evidence import EvidencePassage, EvidenceSelector
 from service.generator import Generator, GeneratorUnavailableError, Message
-from service.grounding import GroundedAnswer, ground
-from service.prompting import NOT_IN_CORPUS, answer_messages, rewrite_messages
+from service.grounding import GroundedAnswer, Grounder
+from service.prompting import NOT_IN_CORPUS, answer_messages
 from service.reranker import Reranker
+from service.rewriter import QueryRewriter
 
 
 @dataclass
 class Prepared:
+    """Everything decided before the model is asked."""
+
     question: str
     search_query: str
-    passages: list[SearchHit]
-    best_dense_score: float
+    candidates: list[SearchHit]
+    evidence: list[EvidencePassage]
+    abstention: Abstention | None
+    scores: dict[str, float]
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
-    def abstain(self) -> bool:
-        return not self.passages
+    def passages(self) -> list[tuple[int, SearchHit]]:
+        """The numbered passages shown with the answer: the evidence's, or the candidates' when declined."""
+        if self.evidence:
+            return [(p.n, p.hit) for p in self.evidence]
+        if self.abstention is not None and self.abstention.code == "off_topic":
+            return []
+        return list(enumerate(self.candidates, start=1))
 
 
 @dataclass
@@ -37,18 +50,26 @@ class AnswerResult:
     grounded: GroundedAnswer
     reranker: str
     model: str
+    prompt_tokens: int | None
     timings: dict[str, float]
 
     def as_json(self) -> dict[str, Any]:
+        g = self.grounded
         return {
-            "answer": self.grounded.answer,
-            "abstained": self.grounded.abstained,
-            "citations": self.grounded.citations,
+            "answer": g.answer,
+            "abstained": g.abstained,
+            "abstain_code": g.abstention.code if g.abstention else None,
+            "abstain_reason": g.abstention.reason if g.abstention else None,
+            "grounded": g.grounded,
+            "scores": self.prepared.scores | {"support": round(g.support, 4)},
+            "citations": [c.model_dump() for c in g.citations],
+            "flags": [f.model_dump(exclude_none=True) for f in g.flags],
             "passages": passages_json(self.prepared.passages),
-            "flags": self.grounded.flags,
+            "evidence": [{"n": p.n, "sentences": list(p.sentences)} for p in self.prepared.evidence],
             "reranker": self.reranker,
             "model": self.model,
             "search_query": self.prepared.search_query,
+            "prompt_tokens": self.prompt_tokens,
             "timings": {k: round(v, 1) for k, v in self.timings.items()},
         }
 
@@ -61,8 +82,8 @@ class GenerationFailedError(RuntimeError):
         self.prepared = prepared
 
 
-def passages_json(passages: Sequence[SearchHit]) -> list[dict[str, Any]]:
-    return [{"n": n, **hit.as_json()} for n, hit in enumerate(passages, start=1)]
+def passages_json(passages: Sequence[tuple[int, SearchHit]]) -> list[dict[str, Any]]:
+    return [{"n": n, **hit.as_json()} for n, hit in passages]
 
 
 def cap_per_paper(hits: Sequence[SearchHit], *, limit: int, cap: int) -> list[SearchHit]:
@@ -83,16 +104,35 @@ def _ms(started: float) -> float:
 
 
 class AnswerService:
-    def __init__(self, *, settings: Settings, retriever: Retriever, reranker: Reranker, generator: Generator) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        retriever: Retriever,
+        reranker: Reranker,
+        generator: Generator,
+        rewriter: QueryRewriter,
+        gate: AbstentionGate,
+        evidence: EvidenceSelector,
+        grounder: Grounder,
+        warm_ups: Sequence[Callable[[], object]] = (),
+    ) -> None:
         self._settings = settings
         self.retriever = retriever
         self.reranker = reranker
         self.generator = generator
+        self.rewriter = rewriter
+        self.gate = gate
+        self.evidence = evidence
+        self.grounder = grounder
+        self._warm_ups = warm_ups
 
     def warm_up(self) -> None:
-        """Load the embedder and try the reranker now, not on the first question."""
+        """Load the embedder, try the reranker and count the corpus terms now, not on the first question."""
         self.retriever.warm_up()
         self.reranker.warm_up()
+        for warm in self._warm_ups:
+            warm()
 
     @property
     def reranker_state(self) -> str:
@@ -106,33 +146,29 @@ class AnswerService:
         k: int | None = None,
         history: Sequence[Message] = (),
     ) -> Prepared:
-        started = time.perf_counter()
         timings: dict[str, float] = {}
-        search_query = await self._standalone(question, history) if history else question
+        started = time.perf_counter()
+        search_query = await self.rewriter.standalone(question, history)
         if history:
             timings["rewrite_ms"] = _ms(started)
-        retrieve_started = time.perf_counter()
+        started = time.perf_counter()
         hits, best = await asyncio.to_thread(
             self.retriever.search_with_confidence, search_query, k=self._settings.rerank_candidates, paper_ids=papers
         )
-        timings["retrieve_ms"] = _ms(retrieve_started)
-        rerank_started = time.perf_counter()
+        timings["retrieve_ms"] = _ms(started)
+        started = time.perf_counter()
         ranked = await asyncio.to_thread(self.reranker.rerank, search_query, hits)
-        timings["rerank_ms"] = _ms(rerank_started)
-        passages = cap_per_paper(ranked, limit=k or self._settings.answer_passages, cap=self._settings.per_paper_cap)
-        if best < self._settings.abstain_min_dense_score:
-            passages = []  # nothing in the corpus is about this question: do not ask the model
-        return Prepared(question, search_query, passages, best, timings)
-
-    async def _standalone(self, question: str, history: Sequence[Message]) -> str:
-        """A follow-up rewritten with the conversation; falls back to the last question + the follow-up."""
-        last_user = next((m["content"] for m in reversed(history) if m["role"] == "user"), "")
-        try:
-            rewritten = (await self.generator.complete(rewrite_messages(history, question), max_tokens=64)).strip()
-        except GeneratorUnavailableError:
-            rewritten = ""
-        rewritten = rewritten.splitlines()[0].strip().strip('"') if rewritten else ""
-        return rewritten if 8 <= len(rewritten) <= 400 else f"{last_user} {question}".strip()
+        timings["rerank_ms"] = _ms(started)
+        candidates = cap_per_paper(ranked, limit=k or self._settings.answer_passages, cap=self._settings.per_paper_cap)
+        started = time.perf_counter()
+        abstention, scores = await asyncio.to_thread(self.gate.check, search_query, candidates, best)
+        evidence: list[EvidencePassage] = []
+        if abstention is None:
+            evidence = await asyncio.to_thread(self.evidence.select, search_query, candidates)
+            if not evidence:
+                abstention = Abstention(code="low_coverage", reason="No passage sentence matches the question.")
+        timings["evidence_ms"] = _ms(started)
+        return Prepared(question, search_query, candidates, evidence, abstention, scores, timings)
 
     async def ask(
         self,
@@ -161,15 +197,18 @@ class AnswerService:
         started = time.perf_counter()
         prepared = await self.prepare(question, papers=papers, k=k, history=history)
         timings = dict(prepared.timings)
-        if prepared.abstain:
-            grounded = GroundedAnswer(answer=NOT_IN_CORPUS, abstained=True)
+        usage: dict[str, int] = {}
+        if prepared.abstention is not None:
+            grounded = GroundedAnswer(answer=NOT_IN_CORPUS, abstention=prepared.abstention)
             yield "token", NOT_IN_CORPUS
             timings["generate_ms"] = 0.0
         else:
             generate_started = time.perf_counter()
             parts: list[str] = []
+            # The generator sees the standalone question: a bare follow-up ("and on French?") means nothing.
+            messages = answer_messages(prepared.search_query, prepared.evidence)
             try:
-                async for token in self.generator.stream(answer_messages(question, prepared.passages)):
+                async for token in self.generator.stream(messages, usage=usage):
                     if not parts:
                         timings["first_token_ms"] = _ms(started)
                     parts.append(token)
@@ -177,7 +216,16 @@ class AnswerService:
             except GeneratorUnavailableError as exc:
                 raise GenerationFailedError(str(exc), prepared) from exc
             timings["generate_ms"] = _ms(generate_started)
-            grounded = ground("".join(parts), prepared.passages, question)
+            check_started = time.perf_counter()
+            grounded = await asyncio.to_thread(
+                self.grounder.ground, "".join(parts), prepared.evidence, prepared.search_query
+            )
+            timings["check_ms"] = _ms(check_started)
         timings["total_ms"] = _ms(started)
-        yield "citations", grounded.citations
-        yield "done", AnswerResult(prepared, grounded, self.reranker_state, self.generator.model, timings)
+        yield "citations", [c.model_dump() for c in grounded.citations]
+        yield (
+            "done",
+            AnswerResult(
+                prepared, grounded, self.reranker_state, self.generator.model, usage.get("prompt_tokens"), timings
+            ),
+        )

@@ -42,13 +42,17 @@ class Generator:
     async def complete(self, messages: list[Message], *, max_tokens: int | None = None) -> str:
         return "".join([token async for token in self.stream(messages, max_tokens=max_tokens)])
 
-    async def stream(self, messages: list[Message], *, max_tokens: int | None = None) -> AsyncIterator[str]:
+    async def stream(
+        self, messages: list[Message], *, max_tokens: int | None = None, usage: dict[str, int] | None = None
+    ) -> AsyncIterator[str]:
+        """The answer's tokens as they come; `usage`, when given, receives the server's token counts."""
         body: dict[str, Any] = {
             "model": self._settings.llm_model,
             "messages": messages,
             "max_tokens": max_tokens or self._settings.llm_max_tokens,
             "temperature": 0.0,
             "stream": True,
+            "stream_options": {"include_usage": True},
         }
         try:
             async with self._client.stream("POST", "/chat/completions", json=body) as response:
@@ -63,7 +67,10 @@ class Generator:
                     data = line[5:].strip()
                     if data == "[DONE]":
                         return
-                    choices = json.loads(data).get("choices") or [{}]
+                    chunk = json.loads(data)
+                    if usage is not None and chunk.get("usage"):
+                        usage.update(chunk["usage"])
+                    choices = chunk.get("choices") or [{}]
                     token = (choices[0].get("delta") or {}).get("content")
                     if token:
                         yield token

@@ -1,122 +1,215 @@
-"""After generation: citations [n] mapped to passages, and the checks a reader needs to trust the answer.
+"""After generation: citations [n] mapped to passages, and every answer sentence checked against the
+evidence it cites (numbers as values, key terms, sentence similarity).
 
-- a citation to a passage that does not exist is removed from the answer and reported;
-- an answer sentence with no citation is flagged;
-- a number in the answer that appears in none of the passages it cites is flagged.
+- an answer that declines ("the passages do not give X, but ...") is replaced wholesale by the abstention;
+- a citation to a passage that does not exist is removed and reported;
+- a citation written after the full stop is moved back to the sentence it follows;
+- a sentence with no citation gets the passage holding most of its words, or is flagged;
+- a sentence whose numbers, terms and meaning are not in its cited passages is flagged `unsupported_claim`;
+  an answer whose main (first) claim fails is not presented as grounded; one with no supported claim at
+  all is withheld (abstention `unsupported_answer`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from paper_rag.schema import SearchHit
+import numpy as np
+
+from paper_rag.numbers import unsupported_numbers, value_set
+from paper_rag.terms import content_terms
 from paper_rag.text import split_sentences
+from service.answer_models import Abstention, Citation, Flag
+from service.evidence import EvidencePassage, passage_units
 from service.prompting import NOT_IN_CORPUS
 
 _CITATION = re.compile(r"\[(\d{1,2}(?:\s*[,;]\s*\d{1,2})*)\]")
-_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?:\.\d+)?%?")
-_ABSTAIN = re.compile(r"corpus does not say|not (?:in|contained in) the (?:corpus|passages)|passages do not", re.I)
+# "It reaches 28.4 BLEU. [1]" → "It reaches 28.4 BLEU [1]."
+_CITATION_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\d{1,2}(?:\s*[,;]\s*\d{1,2})*\])+)")
+_DECLINES = re.compile(
+    r"corpus does not say|not (?:in|contained in|found in) the (?:corpus|passages|evidence)|"
+    r"(?:passages|evidence|context) (?:do|does) not (?:say|give|contain|mention|provide|specify|state|include|answer)|"
+    r"no (?:information|mention) (?:about|of|on)",
+    re.I,
+)
+
+Similarity = Callable[[str, Sequence[str]], np.ndarray]  # claim, candidate sentences -> cosine per sentence
+
+
+@dataclass(frozen=True)
+class ClaimCheckThresholds:
+    min_term_support: float  # share of a claim's own terms (not the question's) found in its cited passages
+    min_similarity: float  # or: cosine of the claim to the closest sentence of its cited passages
 
 
 @dataclass
 class GroundedAnswer:
     answer: str
-    abstained: bool
-    citations: list[dict[str, Any]] = field(default_factory=list)
-    flags: list[dict[str, Any]] = field(default_factory=list)
+    abstention: Abstention | None = None
+    grounded: bool = False
+    support: float = 0.0  # share of the answer's claims that passed the checks
+    citations: list[Citation] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+
+    @property
+    def abstained(self) -> bool:
+        return self.abstention is not None
 
 
-def _numbers(text: str) -> set[str]:
-    return {n.rstrip("%").replace(",", "") for n in _NUMBER.findall(text)}
+def declined(reason: str = "The model found no answer in the passages retrieved.") -> GroundedAnswer:
+    return GroundedAnswer(answer=NOT_IN_CORPUS, abstention=Abstention(code="model_declined", reason=reason))
 
 
-def best_quote(passage_text: str, sentence: str) -> str:
-    """The passage sentence sharing the most words with the answer sentence: what the citation chip shows."""
-    words = set(re.findall(r"\w+", sentence.lower()))
-    candidates = split_sentences(passage_text) or [passage_text]
-    return max(candidates, key=lambda s: len(words & set(re.findall(r"\w+", s.lower()))))[:400]
+def _cited_numbers(group: str) -> list[int]:
+    return [int(n) for n in re.split(r"\s*[,;]\s*", group)]
 
 
-def _content_words(text: str) -> set[str]:
-    return {w for w in re.findall(r"\w+", text.lower()) if len(w) > 3}
+class Grounder:
+    def __init__(self, *, thresholds: ClaimCheckThresholds, similarity: Similarity | None = None) -> None:
+        self._thresholds = thresholds
+        self._similarity = similarity
 
+    def ground(self, answer: str, evidence: Sequence[EvidencePassage], question: str = "") -> GroundedAnswer:
+        answer = answer.strip()
+        if not answer or _DECLINES.search(answer):
+            return declined()
+        by_n = {p.n: p for p in evidence}
+        flags: list[Flag] = []
 
-def infer_citation(claim: str, passages: Sequence[SearchHit]) -> int | None:
-    """The passage holding most of an uncited sentence's content words, if it holds at least 60% of them."""
-    words = _content_words(claim)
-    if len(words) < 3:
-        return None
-    overlaps = [len(words & _content_words(hit.chunk.text)) / len(words) for hit in passages]
-    best = max(range(len(passages)), key=overlaps.__getitem__)
-    return best + 1 if overlaps[best] >= 0.6 else None
+        def keep_valid(match: re.Match[str]) -> str:
+            numbers = _cited_numbers(match.group(1))
+            for n in numbers:
+                if n not in by_n:
+                    flags.append(
+                        Flag(
+                            type="invalid_citation", citation=n, message=f"cited passage [{n}] does not exist; removed"
+                        )
+                    )
+            return "".join(f"[{n}]" for n in numbers if n in by_n)
 
-
-def ground(answer: str, passages: Sequence[SearchHit], question: str = "") -> GroundedAnswer:
-    answer = answer.strip()
-    if not answer or _ABSTAIN.search(answer):
-        return GroundedAnswer(answer=NOT_IN_CORPUS, abstained=True)
-    flags: list[dict[str, Any]] = []
-
-    def keep_valid(match: re.Match[str]) -> str:
-        numbers = [int(n) for n in re.split(r"\s*[,;]\s*", match.group(1))]
-        valid = [n for n in numbers if 1 <= n <= len(passages)]
-        for n in numbers:
-            if n not in valid:
+        answer = _CITATION_AFTER_STOP.sub(lambda m: f"{m.group(2)}{m.group(1)}", answer)
+        answer = _CITATION.sub(keep_valid, answer)
+        citations: dict[int, Citation] = {}
+        verdicts: list[bool] = []
+        for sentence in split_sentences(answer):
+            claim = _CITATION.sub("", sentence).strip()
+            if not content_terms(claim):
+                continue  # "No." / "Yes." carry no claim of their own
+            cited = [n for group in _CITATION.findall(sentence) for n in _cited_numbers(group)]
+            if not cited:
+                inferred = infer_citation(claim, evidence)
+                if inferred is None:
+                    flags.append(Flag(type="uncited_sentence", sentence=claim, message="no passage supports this"))
+                    verdicts.append(False)
+                    continue
+                cited = [inferred]
                 flags.append(
-                    {
-                        "type": "invalid_citation",
-                        "citation": n,
-                        "message": f"cited passage [{n}] does not exist; citation removed",
-                    }
+                    Flag(
+                        type="citation_inferred",
+                        citation=inferred,
+                        sentence=claim,
+                        message=f"the model gave no citation; passage [{inferred}] holds most of its words",
+                    )
                 )
-        return "".join(f"[{n}]" for n in valid)
+            passages = [by_n[n] for n in dict.fromkeys(cited)]
+            ok, claim_flags, quote = self.check_claim(claim, passages, question)
+            verdicts.append(ok)
+            flags.extend(claim_flags)
+            for passage in passages:
+                citations.setdefault(passage.n, citation_for(passage, quote if len(passages) == 1 else None, claim))
+        if not verdicts:
+            return declined("The answer held no claim that could be checked.")
+        support = sum(verdicts) / len(verdicts)
+        if not any(verdicts):
+            return GroundedAnswer(
+                answer=NOT_IN_CORPUS,
+                abstention=Abstention(
+                    code="unsupported_answer",
+                    reason="The generated answer was not supported by the passages it cited, so it is withheld.",
+                ),
+                flags=flags,
+            )
+        return GroundedAnswer(
+            answer=answer,
+            grounded=verdicts[0],
+            support=support,
+            citations=[citations[n] for n in sorted(citations)],
+            flags=flags,
+        )
 
-    answer = _CITATION.sub(keep_valid, answer)
-    citations: dict[int, dict[str, Any]] = {}
-    for sentence in split_sentences(answer):
-        cited = [int(n) for group in _CITATION.findall(sentence) for n in re.split(r"\s*[,;]\s*", group)]
-        claim = _CITATION.sub("", sentence).strip()
-        if not cited and re.search(r"\w", claim):
-            inferred = infer_citation(claim, passages)
-            if inferred is None:
-                flags.append({"type": "uncited_sentence", "sentence": claim})
-                continue
-            cited = [inferred]
+    def check_claim(
+        self, claim: str, passages: Sequence[EvidencePassage], question: str
+    ) -> tuple[bool, list[Flag], str | None]:
+        """Whether the claim passes, its flags, and the cited sentence closest to it."""
+        cited = ", ".join(f"[{p.n}]" for p in passages)
+        full_text = " ".join(p.hit.chunk.text for p in passages)
+        labels = " ".join(f"{p.hit.chunk.section} {p.hit.chunk.paper_id} {p.hit.chunk.title}" for p in passages)
+        flags: list[Flag] = []
+        missing = unsupported_numbers(claim, value_set(question) | value_set(full_text) | value_set(labels))
+        for number in missing:
             flags.append(
-                {
-                    "type": "citation_inferred",
-                    "citation": inferred,
-                    "sentence": claim,
-                    "message": f"the model gave no citation; passage [{inferred}] holds most of its words",
-                }
+                Flag(
+                    type="unsupported_number",
+                    number=number,
+                    sentence=claim,
+                    message=f"{number} appears in none of the cited passages {cited}",
+                )
             )
-        if not cited:
-            continue
-        for n in cited:
-            if n not in citations:
-                chunk = passages[n - 1].chunk
-                citations[n] = {
-                    "n": n,
-                    "paper_id": chunk.paper_id,
-                    "title": chunk.title,
-                    "section": chunk.section,
-                    "page": chunk.page_start,
-                    "page_end": chunk.page_end,
-                    "quote": best_quote(chunk.text, claim),
-                }
-        supported = _numbers(question).union(*(_numbers(passages[n - 1].chunk.text) for n in cited))
-        for number in sorted(_numbers(claim) - supported):
-            flags.append(
-                {
-                    "type": "unsupported_number",
-                    "number": number,
-                    "sentence": claim,
-                    "message": f"{number} appears in none of the cited passages {cited}",
-                }
-            )
-    return GroundedAnswer(
-        answer=answer, abstained=False, citations=[citations[n] for n in sorted(citations)], flags=flags
+        question_terms = set(content_terms(question))
+        own_terms = set(content_terms(claim)) - question_terms
+        passage_terms = set(content_terms(full_text + " " + labels))
+        term_support = len(own_terms & passage_terms) / len(own_terms) if own_terms else 1.0
+        sentences = [u for p in passages for u in passage_units(p.hit.chunk.text)]
+        similarity, quote = self._closest(claim, sentences)
+        t = self._thresholds
+        meaning_ok = term_support >= t.min_term_support or similarity >= t.min_similarity
+        if missing or not meaning_ok:
+            reasons = [f"numbers {', '.join(missing)} not in {cited}"] if missing else []
+            if not meaning_ok:
+                reasons.append(
+                    f"{term_support:.0%} of its terms are in {cited} and its closest sentence there has "
+                    f"similarity {similarity:.2f}"
+                )
+            flags.append(Flag(type="unsupported_claim", sentence=claim, message="not supported: " + "; ".join(reasons)))
+        return not (missing or not meaning_ok), flags, quote
+
+    def _closest(self, claim: str, sentences: Sequence[str]) -> tuple[float, str | None]:
+        if not sentences:
+            return 0.0, None
+        if self._similarity is not None:
+            scores = self._similarity(claim, sentences)
+        else:
+            words = set(content_terms(claim))
+            scores = np.array([len(words & set(content_terms(s))) / max(len(words), 1) for s in sentences])
+        best = int(np.argmax(scores))
+        return float(scores[best]), sentences[best]
+
+
+def citation_for(passage: EvidencePassage, quote: str | None, claim: str) -> Citation:
+    """The citation chip: paper, section, pages, and a verbatim sentence of the passage."""
+    chunk = passage.hit.chunk
+    if quote is None:
+        words = set(content_terms(claim))
+        units = passage_units(chunk.text) or [chunk.text]
+        quote = max(units, key=lambda s: len(words & set(content_terms(s))))
+    return Citation(
+        n=passage.n,
+        paper_id=chunk.paper_id,
+        title=chunk.title,
+        section=chunk.section,
+        page=chunk.page_start,
+        page_end=chunk.page_end,
+        quote=quote[:600],
     )
+
+
+def infer_citation(claim: str, evidence: Sequence[EvidencePassage]) -> int | None:
+    """The passage holding most of an uncited sentence's terms, if it holds at least 60% of them."""
+    words = set(content_terms(claim))
+    if len(words) < 3 or not evidence:
+        return None
+    overlaps = [(len(words & set(content_terms(p.hit.chunk.text))) / len(words), p.n) for p in evidence]
+    best, n = max(overlaps)
+    return n if best >= 0.6 else None

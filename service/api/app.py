@@ -14,44 +14,23 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from paper_rag.catalog import IngestState
-from paper_rag.embedder import Embedder
-from paper_rag.index import IndexUnavailableError, PaperIndex, open_index
-from paper_rag.retrieval import Retriever
 from paper_rag.settings import Settings
-from service.answering import AnswerService
 from service.api.deps import AppState
 from service.api.routes import ask, chat, health, search
-from service.generator import Generator
-from service.reranker import Reranker
+from service.pipeline import build_pipeline
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parents[1] / "static"
 
 
 def build_state(settings: Settings) -> AppState:
-    index: PaperIndex | None = None
-    error = ""
-    try:
-        index = open_index(settings)
-    except IndexUnavailableError as exc:
-        error = str(exc)
-        log.error("%s", exc)
-    answers = None
-    if index is not None:
-        embedder = Embedder(settings=settings)
-        answers = AnswerService(
-            settings=settings,
-            retriever=Retriever(settings=settings, index=index, embedder=embedder),
-            reranker=Reranker(settings=settings),
-            generator=Generator(settings=settings),
-        )
+    pipeline = build_pipeline(settings)
     return AppState(
         settings=settings,
-        catalog=IngestState(settings.ingest_state_path),
-        index=index,
-        index_error=error,
-        answers=answers,
+        catalog=pipeline.catalog,
+        index=pipeline.index,
+        index_error=pipeline.index_error,
+        answers=pipeline.answers,
     )
 
 

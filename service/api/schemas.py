@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from service.answer_models import AbstainCode, Citation, Flag
+
 
 class AskRequest(BaseModel):
     question: str = Field(..., description="The question; empty or over-long questions are refused with 422.")
@@ -25,13 +27,26 @@ class ChatRequest(AskRequest):
     conversation_id: str | None = Field(None, description="Or let the server carry it: send the id it returned.")
 
 
+class EvidenceEntry(BaseModel):
+    n: int = Field(..., description="The passage number the sentences come from.")
+    sentences: list[str] = Field(..., description="The passage's sentences that the model was given.")
+
+
 class AskResponse(BaseModel):
-    answer: str
+    answer: str = Field(..., description="The answer with [n] citation markers, or the abstention text.")
     abstained: bool
-    citations: list[dict[str, Any]]
-    passages: list[dict[str, Any]]
-    flags: list[dict[str, Any]]
+    abstain_code: AbstainCode | None = Field(None, description="Which gate declined, when one did.")
+    abstain_reason: str | None = Field(None, description="Why the question was not answered, for the reader.")
+    grounded: bool = Field(..., description="False when the answer's main claim failed the evidence checks.")
+    scores: dict[str, float] = Field(
+        ..., description="Gate scores (best_dense, coverage, named_coverage) and support (share of claims passed)."
+    )
+    citations: list[Citation]
+    flags: list[Flag]
+    passages: list[dict[str, Any]] = Field(..., description="The numbered passages the citations refer to.")
+    evidence: list[EvidenceEntry] = Field(..., description="The sentences of each passage put in the prompt.")
     reranker: str
     model: str
-    search_query: str
+    search_query: str = Field(..., description="What was searched: the question, or a follow-up made standalone.")
+    prompt_tokens: int | None = Field(None, description="Prompt length in tokens, as the generator counted it.")
     timings: dict[str, float]

@@ -92,7 +92,7 @@ class Settings(BaseSettings):
         "question's terms (calibrated on the golden set: eval/reports, `python -m eval.calibrate`).",
     )
     abstain_min_named_coverage: float = Field(
-        0.0,
+        0.5,
         ge=0,
         le=1,
         description="Abstain when the retrieved passages mention less than this share of the names in the "

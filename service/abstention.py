@@ -29,9 +29,14 @@ class GateThresholds:
 
 
 def mentions(text: str, term: str) -> bool:
-    """The term as a whole word (a plural 's' ignored), case-insensitively."""
-    term = re.escape(term[:-1] if len(term) > 3 and term.endswith("s") else term)
-    return re.search(rf"(?<![\w-]){term}s?(?![\w]|-\w)", text, re.I) is not None
+    """The term as a whole word, case-insensitively; a plural 's' is ignored, and so is a suffix after a hyphen
+    ("Megatron" is in "Megatron-LM"). A hyphenated name is there when its parts are ("BERT-Base" in
+    "BERT Base"), unless a part is a bare number: "GPT-4" is not "GPT" and "4"."""
+    stem = term[:-1] if len(term) > 3 and term.endswith("s") else term
+    if re.search(rf"(?<![\w-]){re.escape(stem)}s?(?!\w)", text, re.I):
+        return True
+    parts = [part for part in term.split("-") if part]
+    return len(parts) > 1 and not any(p.isdigit() for p in parts) and all(mentions(text, p) for p in parts)
 
 
 class AbstentionGate:

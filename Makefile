@@ -10,7 +10,7 @@ export RAGAS_DO_NOT_TRACK := true
 
 VLLM_VENV := .venv-vllm
 
-.PHONY: setup vllm run ingest llm test lint bench clean
+.PHONY: setup vllm model run ingest llm test lint bench clean
 
 $(BIN)/paper-rag: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ $(VLLM_VENV)/bin/python:
 	$(VLLM_VENV)/bin/pip uninstall --yes --quiet torchvision torchaudio torchcodec
 
 vllm: $(VLLM_VENV)/bin/python
+
+# The local model folder alone, without starting vLLM (`llm start` builds it too): LLM_MODEL picks the model.
+model: setup vllm
+	$(BIN)/python -c "from paper_rag.settings import get_settings; from service.local_model import prepare_local_model as p; print(p(get_settings()))"
 
 ingest: setup
 	$(BIN)/paper-rag corpus fetch

@@ -1,6 +1,7 @@
 """The chat page in headless Chromium (Debian's chromium), against the live service: ask, wait for the
-streamed answer, check the citation chips render and open the cited passage. The screenshot is kept in
-test-artifacts/ for people to look at."""
+streamed answer, check the citation chips render and open the cited passage; then ask about a paper the
+corpus lacks and check the page says why it did not answer. The screenshots are kept in test-artifacts/ for
+people to look at."""
 
 from __future__ import annotations
 
@@ -12,26 +13,34 @@ from tests.conftest import REPO
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = REPO / "test-artifacts"
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian chromium is not installed (apt-get install chromium)"
+)
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (apt-get install chromium)")
+def launch_chromium(playwright):
+    """Debian's headless Chromium, with nothing that reaches the network on its own."""
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    )
+
+
+@needs_chromium
 def test_chat_page_renders_answer_with_citation_chips(live_service):
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(live_service)
         page.wait_for_selector("#status.ready", timeout=60_000)
@@ -56,4 +65,13 @@ def test_chat_page_renders_answer_with_citation_chips(live_service):
         assert "<br>" not in rendered  # the \sqrt SVG path keeps its newlines (a <br> there erased the sign)
         page.eval_on_selector("#passage", "(el, html) => { el.innerHTML = html; }", rendered)
         page.locator("#passage").screenshot(path=str(ARTIFACTS / "math.png"))
+        # A paper the corpus lacks: the page shows the service's reason for not answering, not a made-up answer.
+        page.fill("#question", "What success rate did Tree of Thoughts reach on the Game of 24?")
+        page.click("#send")
+        second = page.locator(".msg.assistant").nth(1)
+        second.locator(".meta").wait_for(timeout=300_000)
+        notice = second.locator(".abstain-reason")
+        assert notice.is_visible(), second.inner_text()
+        assert "Tree of Thoughts" in notice.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "chat-page-abstain.png"), full_page=True)
         browser.close()

@@ -20,7 +20,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from eval.golden_check import load_golden  # noqa: E402
+from eval.metrics import contains  # noqa: E402
 from paper_rag.settings import Settings  # noqa: E402
+from paper_rag.text import normalize_for_match  # noqa: E402
 from service.pipeline import build_pipeline  # noqa: E402
 from service.prompting import answer_messages, passage_label  # noqa: E402
 
@@ -91,6 +93,8 @@ async def run(args) -> dict:
         "prepare_ms_median": statistics.median(r["prepare_ms"] for r in rows),
         "questions": [{k: v for k, v in r.items() if k != "prepared"} for r in rows],
     }
+    if args.sweep:
+        report["sweep"] = sweep(answers.evidence, items, rows)
     if args.latency:
         sample = [r for r in rows if r["code"] is None][: args.latency]
         pairs = []
@@ -114,9 +118,64 @@ async def run(args) -> dict:
     return report
 
 
+def holds_all(text: str, must: list[str]) -> bool:
+    body = normalize_for_match(text)
+    return all(contains(body, normalize_for_match(m)) for m in must)
+
+
+def sweep(selector, items, rows) -> list[dict]:
+    """Evidence recall (the evidence holds every key fact of the reference answer) for selector settings,
+    against the whole candidate chunks as the ceiling. Similarities are computed once per question."""
+    cache: dict = {}
+    compute = selector.similarities
+
+    def cached(question, sentences):
+        key = (question, tuple(sentences))
+        if key not in cache:
+            cache[key] = compute(question, sentences)
+        return cache[key]
+
+    selector.similarities = cached
+    answerable = [(i, r) for i, r in zip(items, rows, strict=True) if i["must_contain"] and r["code"] is None]
+    ceiling = sum(
+        holds_all(" ".join(h.chunk.text for h in r["prepared"].candidates), i["must_contain"]) for i, r in answerable
+    )
+    results = []
+    for budget in (150, 200, 250, 300):
+        for weight in (0.3, 0.5, 0.7):
+            for prior in (0.0, 0.05, 0.15):
+                for per in (2, 3, 4):
+                    selector.word_budget, selector.dense_weight, selector.rank_prior, selector.per_passage = (
+                        budget,
+                        weight,
+                        prior,
+                        per,
+                    )
+                    held, words = 0, []
+                    for item, row in answerable:
+                        evidence = selector.select(row["prepared"].search_query, row["prepared"].candidates)
+                        text = " ".join(p.text for p in evidence)
+                        held += holds_all(text, item["must_contain"])
+                        words.append(len(text.split()))
+                    results.append(
+                        {
+                            "budget": budget,
+                            "dense_weight": weight,
+                            "rank_prior": prior,
+                            "per_passage": per,
+                            "evidence_recall": round(held / len(answerable), 3),
+                            "words_median": statistics.median(words),
+                            "ceiling": round(ceiling / len(answerable), 3),
+                        }
+                    )
+                    print(results[-1], flush=True)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--latency", type=int, default=0, help="questions to time old vs new prompts on")
+    parser.add_argument("--sweep", action="store_true", help="evidence recall over selector settings")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "answer_path.json")
     args = parser.parse_args()
     report = asyncio.run(run(args))

@@ -101,11 +101,14 @@ class Settings(BaseSettings):
 
     # --- evidence and claim checks ----------------------------------------------------------------
     evidence_word_budget: int = Field(
-        200, ge=20, description="Words of evidence sentences put in the prompt (all passages together)."
+        240, ge=20, description="Words of evidence sentences put in the prompt (all passages together)."
     )
     evidence_sentences_per_passage: int = Field(3, ge=1, description="Most sentences taken from one passage.")
     evidence_dense_weight: float = Field(
-        0.5, ge=0, le=1, description="Weight of embedding similarity (vs IDF term overlap) in sentence scores."
+        0.7, ge=0, le=1, description="Weight of embedding similarity (vs IDF term overlap) in sentence scores."
+    )
+    evidence_rank_prior: float = Field(
+        0.05, ge=0, description="Score bonus of a sentence from the passage ranked r-th: this / r."
     )
     claim_min_term_support: float = Field(
         0.6, ge=0, le=1, description="A claim passes when this share of its own terms is in its cited passages..."

@@ -69,38 +69,41 @@ class EvidenceSelector:
         word_budget: int,
         max_sentences_per_passage: int,
         dense_weight: float,
+        rank_prior: float,
     ) -> None:
         self._embed = embed
         self._stats = stats
-        self._word_budget = word_budget
-        self._per_passage = max_sentences_per_passage
-        self._dense_weight = dense_weight
+        self.word_budget = word_budget
+        self.per_passage = max_sentences_per_passage
+        self.dense_weight = dense_weight
+        self.rank_prior = rank_prior
 
     def select(self, question: str, passages: Sequence[SearchHit]) -> list[EvidencePassage]:
         units = [passage_units(hit.chunk.text) for hit in passages]
         flat = [(p, i, sentence) for p, sentences in enumerate(units) for i, sentence in enumerate(sentences)]
         if not flat:
             return []
-        scores = self.score(question, [sentence for _, _, sentence in flat])
-        # A passage ranked higher by retrieval is more likely the right one: a small prior breaks near-ties.
-        prior = np.array([0.05 / (1 + p) for p, _, _ in flat])
+        lexical, dense = self.similarities(question, [sentence for _, _, sentence in flat])
+        scores = (1 - self.dense_weight) * lexical + self.dense_weight * dense
+        # A passage ranked higher by retrieval is more likely the right one.
+        prior = np.array([self.rank_prior / (1 + p) for p, _, _ in flat])
         order = np.argsort(-(scores + prior))
         chosen: dict[int, set[int]] = {}
         words = 0
         for position in order:
             p, i, sentence = flat[position]
             picked = chosen.setdefault(p, set())
-            if len(picked) >= self._per_passage or i in picked:
+            if len(picked) >= self.per_passage or i in picked:
                 continue
             wanted = {i}
             if i > 0 and (_LEANS_BACK.match(sentence) or len(sentence.split()) < 8):
                 wanted.add(i - 1)
             cost = sum(len(units[p][j].split()) for j in wanted - picked)
-            if words and words + cost > self._word_budget:
+            if words and words + cost > self.word_budget:
                 continue
             picked |= wanted
             words += cost
-            if words >= self._word_budget:
+            if words >= self.word_budget:
                 break
         selected = [(p, sorted(picked)) for p, picked in sorted(chosen.items()) if picked]
         return [
@@ -108,13 +111,12 @@ class EvidenceSelector:
             for n, (p, indices) in enumerate(selected, start=1)
         ]
 
-    def score(self, question: str, sentences: Sequence[str]) -> np.ndarray:
-        """Per sentence: (1 - w) * IDF-weighted term overlap + w * cosine similarity to the question."""
+    def similarities(self, question: str, sentences: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Per sentence: IDF-weighted share of the question's terms it holds, and its cosine to the question."""
         stats = self._stats()
         terms = content_terms(question)
         lexical = np.array([lexical_overlap(terms, s, stats) for s in sentences])
-        if self._dense_weight <= 0:
-            return lexical
+        if self.dense_weight <= 0:
+            return lexical, np.zeros(len(sentences))
         vectors = self._embed([question, *sentences])
-        dense = vectors[1:] @ vectors[0]
-        return (1 - self._dense_weight) * lexical + self._dense_weight * dense
+        return lexical, vectors[1:] @ vectors[0]

@@ -23,11 +23,12 @@ from paper_rag.terms import content_terms
 from paper_rag.text import split_sentences
 from service.answer_models import Abstention, Citation, Flag
 from service.evidence import EvidencePassage, passage_units
-from service.prompting import NOT_IN_CORPUS
+from service.prompting import NOT_IN_CORPUS, passage_label
 
 _CITATION = re.compile(r"\[(\d{1,2}(?:\s*[,;]\s*\d{1,2})*)\]")
 # "It reaches 28.4 BLEU. [1]" → "It reaches 28.4 BLEU [1]."
 _CITATION_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\d{1,2}(?:\s*[,;]\s*\d{1,2})*\])+)")
+_LEADING_CITATION = re.compile(r"^\s*(\[\d{1,2}\])\s*([^\[]*?)([.!?](?:\s|$))")
 _DECLINES = re.compile(
     r"corpus does not say|not (?:in|contained in|found in) the (?:corpus|passages|evidence)|"
     r"(?:passages|evidence|context) (?:do|does) not (?:say|give|contain|mention|provide|specify|state|include|answer)|"
@@ -77,6 +78,7 @@ class Grounder:
             return declined()
         by_n = {p.n: p for p in evidence}
         flags: list[Flag] = []
+        answer = without_labels(answer, evidence)
 
         def keep_valid(match: re.Match[str]) -> str:
             numbers = _cited_numbers(match.group(1))
@@ -89,39 +91,47 @@ class Grounder:
                     )
             return "".join(f"[{n}]" for n in numbers if n in by_n)
 
+        answer = _LEADING_CITATION.sub(r"\2 \1\3", answer, count=1)  # "[1] It is X." -> "It is X [1]."
         answer = _CITATION_AFTER_STOP.sub(lambda m: f"{m.group(2)}{m.group(1)}", answer)
         answer = _CITATION.sub(keep_valid, answer)
         citations: dict[int, Citation] = {}
         verdicts: list[bool] = []
+        rewrites: list[tuple[str, list[int]]] = []  # sentences whose citations the checks set
         for sentence in split_sentences(answer):
             claim = _CITATION.sub("", sentence).strip()
             if not content_terms(claim):
                 continue  # "No." / "Yes." carry no claim of their own
-            cited = [n for group in _CITATION.findall(sentence) for n in _cited_numbers(group)]
-            if not cited:
-                inferred = infer_citation(claim, evidence)
-                if inferred is None:
-                    flags.append(Flag(type="uncited_sentence", sentence=claim, message="no passage supports this"))
-                    verdicts.append(False)
-                    continue
-                cited = [inferred]
-                flags.append(
-                    Flag(
-                        type="citation_inferred",
-                        citation=inferred,
-                        sentence=claim,
-                        message=f"the model gave no citation; passage [{inferred}] holds most of its words",
-                    )
-                )
-            passages = [by_n[n] for n in dict.fromkeys(cited)]
-            ok, claim_flags, quote = self.check_claim(claim, passages, question)
+            cited = list(dict.fromkeys(n for group in _CITATION.findall(sentence) for n in _cited_numbers(group)))
+            ok, claim_flags, quote = (False, [], None)
+            if cited:
+                ok, claim_flags, quote = self.check_claim(claim, [by_n[n] for n in cited], question)
+            if not ok:
+                found = self.attribute(claim, evidence, question)
+                if found is not None:
+                    ok, quote, new_cited = True, found[1], found[0]
+                    was = f"cited {', '.join(f'[{n}]' for n in cited)} does not hold it; " if cited else "no citation; "
+                    claim_flags = [
+                        Flag(
+                            type="citation_inferred",
+                            citation=new_cited[0],
+                            sentence=claim,
+                            message=was + f"{', '.join(f'[{n}]' for n in new_cited)} does",
+                        )
+                    ]
+                    cited = new_cited
+                    rewrites.append((sentence, cited))
+                elif not cited:
+                    claim_flags = [Flag(type="uncited_sentence", sentence=claim, message="no passage supports this")]
             verdicts.append(ok)
             flags.extend(claim_flags)
-            for passage in passages:
-                citations.setdefault(passage.n, citation_for(passage, quote if len(passages) == 1 else None, claim))
+            for n in cited:
+                passage = by_n[n]
+                citations.setdefault(n, citation_for(passage, quote if len(cited) == 1 else None, claim))
         if not verdicts:
             return declined("The answer held no claim that could be checked.")
         support = sum(verdicts) / len(verdicts)
+        for sentence, cited in rewrites:
+            answer = answer.replace(sentence, with_citations(_CITATION.sub("", sentence).strip(), cited), 1)
         if not any(verdicts):
             return GroundedAnswer(
                 answer=NOT_IN_CORPUS,
@@ -175,6 +185,26 @@ class Grounder:
             flags.append(Flag(type="unsupported_claim", sentence=claim, message="not supported: " + "; ".join(reasons)))
         return not (missing or not meaning_ok), flags, quote
 
+    def attribute(
+        self, claim: str, evidence: Sequence[EvidencePassage], question: str
+    ) -> tuple[list[int], str | None] | None:
+        """The passages that support a claim its own citations do not (or that has none): the closest single
+        passage that passes the checks, else all of the evidence together, cited by the passages holding the
+        claim's numbers or its closest sentence. None when nothing supports it."""
+        if not evidence or len(set(content_terms(claim))) < 2:
+            return None
+        ranked = sorted(evidence, key=lambda p: -self._closest(claim, passage_units(p.hit.chunk.text))[0])
+        for passage in ranked:
+            ok, _, quote = self.check_claim(claim, [passage], question)
+            if ok:
+                return [passage.n], quote
+        ok, _, quote = self.check_claim(claim, list(evidence), question)
+        if not ok:
+            return None
+        numbers = value_set(claim)
+        holding = [p.n for p in evidence if numbers & value_set(p.hit.chunk.text)]
+        return sorted({ranked[0].n, *holding}), None
+
     def _closest(self, claim: str, sentences: Sequence[str]) -> tuple[float, str | None]:
         if not sentences:
             return 0.0, None
@@ -205,11 +235,19 @@ def citation_for(passage: EvidencePassage, quote: str | None, claim: str) -> Cit
     )
 
 
-def infer_citation(claim: str, evidence: Sequence[EvidencePassage]) -> int | None:
-    """The passage holding most of an uncited sentence's terms, if it holds at least 60% of them."""
-    words = set(content_terms(claim))
-    if len(words) < 3 or not evidence:
-        return None
-    overlaps = [(len(words & set(content_terms(p.hit.chunk.text))) / len(words), p.n) for p in evidence]
-    best, n = max(overlaps)
-    return n if best >= 0.6 else None
+def without_labels(answer: str, evidence: Sequence[EvidencePassage]) -> str:
+    """A small model sometimes copies a passage's label ("Title, section, p. 4") into its answer: drop it."""
+    for passage in evidence:
+        label = passage_label(passage.n, passage.hit).split(" ", 1)[1]
+        title_section, _ = label.rsplit(", ", 1)
+        answer = re.sub(rf"(?:\[\d{{1,2}}\]\s*)?{re.escape(title_section)},\s*pp?\.\s*\d+(?:-\d+)?:?", " ", answer)
+    return re.sub(r"[ \t]+", " ", answer).strip()
+
+
+def with_citations(sentence: str, cited: Sequence[int]) -> str:
+    """The sentence with its [n] markers before its closing punctuation."""
+    markers = "".join(f"[{n}]" for n in cited)
+    stripped = re.sub(r"\s+([.!?])$", r"\1", sentence.rstrip())
+    if stripped and stripped[-1] in ".!?":
+        return f"{stripped[:-1]} {markers}{stripped[-1]}"
+    return f"{stripped} {markers}"

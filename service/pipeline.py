@@ -99,6 +99,7 @@ def build_answer_service(settings: Settings, index: PaperIndex, catalog: IngestS
             word_budget=settings.evidence_word_budget,
             max_sentences_per_passage=settings.evidence_sentences_per_passage,
             dense_weight=settings.evidence_dense_weight,
+            rank_prior=settings.evidence_rank_prior,
         ),
         grounder=Grounder(
             thresholds=ClaimCheckThresholds(

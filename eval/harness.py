@@ -71,7 +71,9 @@ def evaluate(
                 for item, row in zip(items, rows, strict=True)
             }
         judge = RagasJudge(settings=settings, base_url=judge_url, model=judge_model) if use_ragas else None
-        answer_rows = run_answers_sync(items, answers, ResultCache(cache_dir, PIPELINE), judge)
+        # Answers depend on every setting (model, thresholds, budgets): a changed setting starts a new cache.
+        answer_cache = f"{PIPELINE}-{hashlib.sha1(settings.model_dump_json().encode()).hexdigest()[:8]}"
+        answer_rows = run_answers_sync(items, answers, ResultCache(cache_dir, answer_cache), judge)
     finally:
         state.index.close()
     questions = []

@@ -116,7 +116,7 @@ def test_false_premise_is_corrected_not_echoed(live_service):
     assert not body["abstained"], body
     answer = without_citations(body["answer"])
     assert answer.lower().startswith("no") or "3.5 days" in answer, answer
-    assert any(c["paper_id"] == "1706.03762" for c in body["citations"])
+    assert any(c["paper_id"] == "1706.03762" for c in body["citations"]), body
 
 
 def test_search_and_papers(live_service):

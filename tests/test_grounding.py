@@ -168,12 +168,3 @@ def test_a_copied_passage_label_is_dropped_from_the_answer():
         EVIDENCE,
     )
     assert grounded.answer == "The big model reaches a BLEU score of 28.4 [1]."
-
-
-def test_a_sentence_that_only_restates_the_question_is_not_supported_by_any_passage():
-    grounded = GROUNDER.ground(
-        "The paper does not say that LoRA initializes matrices randomly [1].",
-        EVIDENCE,
-        "Does LoRA initialize matrices randomly?",
-    )
-    assert "unsupported_claim" in types(grounded)

@@ -26,7 +26,7 @@ from service.evidence import EvidencePassage, passage_units
 from service.prompting import NOT_IN_CORPUS, passage_label
 
 _CITATION = re.compile(r"\[(\d{1,2}(?:\s*[,;]\s*\d{1,2})*)\]")
-# "It reaches 28.4 BLEU. [1]" → "It reaches 28.4 BLEU [1]."
+# "The claim holds. [1]" → "The claim holds [1]."
 _CITATION_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\d{1,2}(?:\s*[,;]\s*\d{1,2})*\])+)")
 _LEADING_CITATION = re.compile(r"^\s*(\[\d{1,2}\])\s*([^\[]*?)([.!?](?:\s|$))")
 _DECLINES = re.compile(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,6 +30,34 @@ from service.rewriter import QueryRewriter
 log = logging.getLogger(__name__)
 
 
+class SentenceVectors:
+    """Embeddings of short texts, remembered (least recently used dropped past `limit`): evidence selection
+    embeds the candidate passages' sentences, and the claim checks embed the same sentences again, several
+    times per answer when a claim is attributed."""
+
+    def __init__(self, embedder: Embedder, *, limit: int = 30_000) -> None:
+        self._embedder = embedder
+        self._limit = limit
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        computed = self._embedder.embed_passages(missing) if missing else []
+        with self._lock:
+            self._vectors.update(zip(missing, computed, strict=True))
+            for text in texts:
+                self._vectors.move_to_end(text)
+            while len(self._vectors) > self._limit:
+                self._vectors.popitem(last=False)
+            return np.stack([self._vectors[t] for t in texts])
+
+    def similarity(self, claim: str, sentences: Sequence[str]) -> np.ndarray:
+        vectors = self([claim, *sentences])
+        return vectors[1:] @ vectors[0]
+
+
 class CorpusTerms:
     """Term statistics of the indexed chunks, computed once on first use and again after an ingest."""
 
@@ -36,17 +65,22 @@ class CorpusTerms:
         self._index = index
         self._catalog = catalog
         self._stats: TermStats | None = None
-        self._version: tuple[str, ...] = ()
+        self._version: tuple[int, int] | None = None
         self._lock = threading.Lock()
 
-    def _catalog_version(self) -> tuple[str, ...]:
-        self._catalog.reload()
-        return tuple(sorted(f"{r.paper_id}:{r.sha256}" for r in self._catalog.papers.values()))
+    def _catalog_version(self) -> tuple[int, int] | None:
+        """The catalog file's mtime and size: an ingest rewrites it (atomically), a question does not."""
+        try:
+            info = self._catalog.path.stat()
+        except FileNotFoundError:
+            return None
+        return info.st_mtime_ns, info.st_size
 
     def stats(self) -> TermStats:
         with self._lock:
             version = self._catalog_version()
             if self._stats is None or version != self._version:
+                self._catalog.reload()
                 chunks = (c.index_text for c in self._index.chunks() if c.section_kind in DEFAULT_SEARCH_KINDS)
                 self._stats, self._version = TermStats(chunks), version
             return self._stats
@@ -70,12 +104,9 @@ class Pipeline:
 
 def build_answer_service(settings: Settings, index: PaperIndex, catalog: IngestState) -> AnswerService:
     embedder = Embedder(settings=settings)
+    sentence_vectors = SentenceVectors(embedder)
     terms = CorpusTerms(index=index, catalog=catalog)
     generator = Generator(settings=settings)
-
-    def similarity(claim: str, sentences: Sequence[str]) -> np.ndarray:
-        vectors = embedder.embed_passages([claim, *sentences])
-        return vectors[1:] @ vectors[0]
 
     return AnswerService(
         settings=settings,
@@ -94,7 +125,7 @@ def build_answer_service(settings: Settings, index: PaperIndex, catalog: IngestS
             stats=terms.stats,
         ),
         evidence=EvidenceSelector(
-            embed=embedder.embed_passages,
+            embed=sentence_vectors,
             stats=terms.stats,
             word_budget=settings.evidence_word_budget,
             max_sentences_per_passage=settings.evidence_sentences_per_passage,
@@ -105,7 +136,7 @@ def build_answer_service(settings: Settings, index: PaperIndex, catalog: IngestS
             thresholds=ClaimCheckThresholds(
                 min_term_support=settings.claim_min_term_support, min_similarity=settings.claim_min_similarity
             ),
-            similarity=similarity,
+            similarity=sentence_vectors.similarity,
         ),
         warm_ups=[terms.stats],
     )

@@ -10,6 +10,7 @@ COPY service service
 COPY eval eval
 COPY cli cli
 COPY corpus corpus
+COPY models models
 RUN pip install .
 EXPOSE 8000
 CMD ["paper-rag", "serve", "--host", "0.0.0.0", "--port", "8000"]

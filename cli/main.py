@@ -16,6 +16,7 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from cli.progress import RichIngestProgress
+from cli.reranker import reranker_app
 from ingest.corpus import fetch_corpus
 from ingest.pipeline import Ingestor, list_pdfs
 from paper_rag.embedder import ModelUnavailableError
@@ -28,6 +29,7 @@ corpus_app = typer.Typer(no_args_is_help=True, help="The corpus of papers: fetch
 app.add_typer(corpus_app, name="corpus")
 llm_app = typer.Typer(no_args_is_help=True, help="The local vLLM generator: start, stop, status.")
 app.add_typer(llm_app, name="llm")
+app.add_typer(reranker_app, name="reranker")
 out = Console()
 err = Console(stderr=True)
 
@@ -163,23 +165,44 @@ def search(
     k: Annotated[int | None, typer.Option("--k", min=1, max=100, help="Results to return.")] = None,
     paper: Annotated[list[str] | None, typer.Option("--paper", help="Only these paper ids.")] = None,
     all_sections: Annotated[bool, typer.Option(help="Also search references and appendices.")] = False,
+    rerank: Annotated[bool, typer.Option(help="--no-rerank: the fusion order, without the cross-encoder.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per question.")] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Hybrid search (dense + BM25 fused by RRF in Qdrant)."""
+    """Hybrid search (dense + BM25 fused in Qdrant), then the cross-encoder: the order answers use."""
+    from paper_rag.rerank.model import Reranker
+    from paper_rag.search import ranked_search
+
     settings = _settings(data_dir)
     index = _open_index(settings)
     retriever = Retriever(settings=settings, index=index)
+    reranker = Reranker(settings=settings)
+    if rerank:
+        reranker.warm_up()
+    about = reranker.describe() | {"applied": rerank and reranker.state == "available"}
     questions = (line.strip() for line in sys.stdin) if question == "-" else iter([question])
     try:
         for text in questions:
             if not text:
                 continue
-            hits = retriever.search(text, k=k, paper_ids=paper, all_sections=all_sections)
+            hits = ranked_search(
+                text,
+                settings=settings,
+                retriever=retriever,
+                reranker=reranker,
+                k=k or settings.search_k,
+                paper_ids=paper,
+                all_sections=all_sections,
+                rerank=rerank,
+            )
             if as_json or question == "-":
-                print(json.dumps({"question": text, "results": [h.as_json() for h in hits]}), flush=True)
+                line = {"question": text, "reranker": about, "results": [h.as_json() for h in hits]}
+                print(json.dumps(line), flush=True)
                 continue
-            table = Table("#", "score", "paper", "section", "page", "text", title=text, show_lines=True)
+            state = f"reranked by {about['model']}" if about["applied"] else f"fusion order (reranker {about['state']})"
+            table = Table(
+                "#", "score", "paper", "section", "page", "text", title=f"{text}\n[dim]{state}[/]", show_lines=True
+            )
             for rank, hit in enumerate(hits, start=1):
                 c = hit.chunk
                 pages = str(c.page_start) if c.page_start == c.page_end else f"{c.page_start}-{c.page_end}"
@@ -260,11 +283,14 @@ def ask(
 def evaluate(
     golden: Annotated[Path | None, typer.Option(help="Golden set (default: eval/golden.jsonl).")] = None,
     configs: Annotated[str, typer.Option(help="Retrieval configurations, comma-separated.")] = (
-        "dense,bm25,rank-bm25,hybrid,hybrid-dbsf,hybrid+rerank"
+        "dense,bm25,rank-bm25,hybrid,hybrid-dbsf,hybrid+rerank,hybrid+rerank-untrained"
     ),
     judge_url: Annotated[str | None, typer.Option(help="OpenAI-compatible judge URL (default: LLM_BASE_URL).")] = None,
     judge_model: Annotated[str | None, typer.Option(help="Judge model name (default: LLM_MODEL).")] = None,
     no_ragas: Annotated[bool, typer.Option("--no-ragas", help="Skip the ragas judge.")] = False,
+    retrieval_only: Annotated[
+        bool, typer.Option("--retrieval-only", help="Score retrieval only: no answers, no generator needed.")
+    ] = False,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions.")] = None,
     per_kind: Annotated[
         int | None, typer.Option(min=1, help="Only the first N questions of each kind (a stratified sample).")
@@ -288,7 +314,8 @@ def evaluate(
         configs=chosen,
         judge_url=judge_url,
         judge_model=judge_model,
-        use_ragas=not no_ragas,
+        use_ragas=not no_ragas and not retrieval_only,
+        answers_too=not retrieval_only,
         limit=limit,
         per_kind=per_kind,
         out=out_dir,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -13,7 +14,15 @@ from eval.golden_check import load_golden
 from eval.judge import RagasJudge
 from eval.metrics import answer_scores, retrieval_scores
 from eval.report import summarize, write_reports
-from eval.runner import PIPELINE, RETRIEVAL_CONFIGS, ResultCache, retrieval_searchers, run_answers_sync, run_retrieval
+from eval.runner import (
+    PIPELINE,
+    RETRIEVAL_CONFIGS,
+    ResultCache,
+    cache_name,
+    retrieval_searchers,
+    run_answers_sync,
+    run_retrieval,
+)
 from paper_rag.settings import PROJECT_ROOT, Settings
 from service.pipeline import build_pipeline
 
@@ -43,6 +52,7 @@ def evaluate(
     judge_url: str | None = None,
     judge_model: str | None = None,
     use_ragas: bool = True,
+    answers_too: bool = True,
     limit: int | None = None,
     per_kind: int | None = None,
     out: Path | None = None,
@@ -65,15 +75,20 @@ def evaluate(
             if isinstance(search, str):
                 skipped[name] = search
                 continue
-            rows = run_retrieval(items, name, search, ResultCache(cache_dir, name))
+            rows = run_retrieval(items, name, search, ResultCache(cache_dir, cache_name(name, answers.reranker)))
             retrieval[name] = {
                 item["id"]: {"ms": row["ms"], "scores": retrieval_scores(row["results"], item["gold"])}
                 for item, row in zip(items, rows, strict=True)
             }
         judge = RagasJudge(settings=settings, base_url=judge_url, model=judge_model) if use_ragas else None
         # Answers depend on every setting (model, thresholds, budgets): a changed setting starts a new cache.
-        answer_cache = f"{PIPELINE}-{hashlib.sha1(settings.model_dump_json().encode()).hexdigest()[:8]}"
-        answer_rows = run_answers_sync(items, answers, ResultCache(cache_dir, answer_cache), judge)
+        answer_key = settings.model_dump_json() + json.dumps(answers.reranker_info, sort_keys=True)
+        answer_cache = f"{PIPELINE}-{hashlib.sha1(answer_key.encode()).hexdigest()[:8]}"
+        answer_rows = (
+            run_answers_sync(items, answers, ResultCache(cache_dir, answer_cache), judge)
+            if answers_too
+            else [{"answer": None, "error": None} for _ in items]
+        )
     finally:
         state.index.close()
     questions = []
@@ -96,7 +111,7 @@ def evaluate(
         "per_kind": per_kind,
         "golden": golden.name,
         "model": settings.llm_model,
-        "reranker": answers.reranker_state,
+        "reranker": answers.reranker_info,
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     out = out or PROJECT_ROOT / "eval" / "reports" / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")

@@ -17,15 +17,18 @@ from tqdm import tqdm
 
 from eval.judge import RagasJudge
 from paper_rag.index import PaperIndex
+from paper_rag.rerank.model import Reranker, rerank_text
 from paper_rag.retrieval import Retriever
 from paper_rag.schema import DEFAULT_SEARCH_KINDS, SearchHit
+from paper_rag.search import ranked_search
 from paper_rag.settings import Settings
 from paper_rag.sparse import reference_tokens
 from service.answering import AnswerService, GenerationFailedError
-from service.reranker import Reranker
 
 # "hybrid" is the service's own search (FUSION, default RRF); "hybrid-dbsf" the same legs fused by DBSF.
-RETRIEVAL_CONFIGS = ("dense", "bm25", "rank-bm25", "hybrid", "hybrid-dbsf", "hybrid+rerank")
+# "hybrid+rerank" is the answer path's order; "hybrid+rerank-untrained" the same student with its base weights
+# and a fresh head, to show what training on the corpus adds.
+RETRIEVAL_CONFIGS = ("dense", "bm25", "rank-bm25", "hybrid", "hybrid-dbsf", "hybrid+rerank", "hybrid+rerank-untrained")
 PIPELINE = "answers"  # the cache name of the full answer pipeline's results
 Search = Callable[[str], list[SearchHit]]
 
@@ -69,9 +72,18 @@ def retrieval_searchers(
         return [SearchHit(chunks[i], float(scores[i])) for i in np.argsort(-scores)[:10]]
 
     def reranked(question: str) -> list[SearchHit]:
-        return reranker.rerank(question, retriever.search(question, k=settings.rerank_candidates))[:10]
+        return ranked_search(question, settings=settings, retriever=retriever, reranker=reranker, k=10)
 
     reranker.warm_up()
+    untrained = untrained_reranker(settings, reranker)
+
+    def reranked_untrained(question: str) -> list[SearchHit]:
+        hits = retriever.search(question, k=settings.rerank_candidates)
+        head = hits[: settings.rerank_top_n]
+        scores = untrained.predict([(question, rerank_text(h)) for h in head], show_progress_bar=False)
+        order = sorted(range(len(head)), key=lambda i: -float(scores[i]))
+        return ([head[i] for i in order] + hits[len(head) :])[:10]
+
     return {
         "dense": lambda q: retriever.search(q, k=10, mode="dense"),
         "bm25": lambda q: retriever.search(q, k=10, mode="sparse"),
@@ -81,7 +93,31 @@ def retrieval_searchers(
         "hybrid+rerank": reranked
         if reranker.state == "available"
         else "reranker unavailable: " + reranker.reason.splitlines()[0],
+        "hybrid+rerank-untrained": reranked_untrained,
     }
+
+
+def untrained_reranker(settings: Settings, trained: Reranker) -> Any:
+    """The trained reranker's architecture (as many layers) from the embedder's weights, with a seeded fresh
+    head: the control row for the gain of training."""
+    import torch
+
+    from paper_rag.embedder import resolve_model_path
+    from paper_rag.rerank.training import TrainConfig, new_model
+
+    layers = int((trained.manifest or {}).get("layers", 6))
+    torch.manual_seed(0)
+    model = new_model(str(resolve_model_path(settings.embedding_model)), TrainConfig(layers=layers))
+    model.eval()
+    return model
+
+
+def cache_name(config: str, reranker: Reranker) -> str:
+    """Rerank results depend on the weights too: a retrained model starts a new cache."""
+    if "rerank" not in config:
+        return config
+    weights = json.dumps(reranker.describe(), sort_keys=True)
+    return f"{config}-{hashlib.sha1(weights.encode()).hexdigest()[:8]}"
 
 
 def run_retrieval(items: Sequence[dict[str, Any]], name: str, search: Search, cache: ResultCache) -> Iterator[dict]:

@@ -20,6 +20,9 @@ import pymupdf
 from paper_rag.schema import SectionKind
 from paper_rag.text import fix_ligatures
 
+# Bump when a change here changes the paragraphs of an unchanged PDF: the ingest fingerprint records it.
+PARSER_VERSION = 1
+
 _TEXT_FLAGS = pymupdf.TEXTFLAGS_DICT & ~pymupdf.TEXT_PRESERVE_LIGATURES
 _MARGIN = 0.07  # top/bottom share of the page where running headers and footers live
 _NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+([A-Z][^.]{1,90})$")

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ingest.chunker import chunk_paper
+from ingest.chunker import CHUNKER_VERSION, chunk_paper
 from ingest.corpus import Paper, load_manifest, paper_id_from_file
-from ingest.pdf_text import PdfError, parse_pdf
-from paper_rag.catalog import IngestState, PaperRecord
-from paper_rag.embedder import Embedder, file_sha256
+from ingest.pdf_text import PARSER_VERSION, PdfError, parse_pdf
+from paper_rag.catalog import Fingerprint, IngestState, PaperRecord, fingerprint_changes
+from paper_rag.embedder import Embedder, file_sha256, model_info
 from paper_rag.index import PaperIndex
 from paper_rag.schema import Chunk
 from paper_rag.settings import Settings
@@ -37,6 +37,7 @@ class FileOutcome:
     chunks: int = 0
     seconds: float = 0.0
     error: str = ""
+    reason: str = ""  # why an already-ingested paper was ingested again
 
 
 class IngestProgress:
@@ -49,6 +50,21 @@ class IngestProgress:
     def embedded(self, count: int) -> None: ...
 
     def file_done(self, outcome: FileOutcome) -> None: ...
+
+
+def ingest_fingerprint(settings: Settings) -> Fingerprint:
+    """Everything besides the PDF's bytes that shapes a paper's points."""
+    model = model_info(settings.embedding_model)
+    return {
+        "parser_version": PARSER_VERSION,
+        "chunker_version": CHUNKER_VERSION,
+        "chunk_tokens": settings.chunk_tokens,
+        "chunk_overlap_tokens": settings.chunk_overlap_tokens,
+        "embedding_model": settings.embedding_model,
+        "embedding_weights": model.weights,
+        "max_seq_length": model.max_seq_length,
+        "vector_size": model.dimension,
+    }
 
 
 def list_pdfs(pdf_dir: Path, paper_ids: list[str] | None = None) -> list[Path]:
@@ -74,6 +90,13 @@ class Ingestor:
         self._progress = progress or IngestProgress()
         self._state = IngestState(settings.ingest_state_path)
         self._papers = {p.paper_id: p for p in _manifest_or_empty(settings.corpus_manifest)}
+        self._fingerprint: Fingerprint | None = None  # computed on the first file: it resolves the model
+
+    @property
+    def fingerprint(self) -> Fingerprint:
+        if self._fingerprint is None:
+            self._fingerprint = ingest_fingerprint(self._settings)
+        return self._fingerprint
 
     def run(self, files: list[Path]) -> list[FileOutcome]:
         outcomes = []
@@ -95,8 +118,11 @@ class Ingestor:
         except OSError as exc:
             return FileOutcome(path, paper_id, "failed", error=f"cannot read file: {exc}")
         known = self._state.papers.get(paper_id)
-        if known and known.sha256 == sha256 and self._index.count(paper_id) == known.chunks:
+        reason = self._reingest_reason(known, sha256) if known else ""
+        if known and not reason:
             return FileOutcome(path, paper_id, "unchanged", pages=known.pages, chunks=known.chunks)
+        if reason:
+            log.info("%s: ingesting again: %s", paper_id, reason)
         try:
             parsed = parse_pdf(path)
         except PdfError as exc:
@@ -109,11 +135,14 @@ class Ingestor:
             paper_id=paper_id,
             title=title,
             short_name=paper.short_name if paper else "",
-            chunk_words=self._settings.chunk_words,
-            overlap_words=self._settings.chunk_overlap_words,
+            chunk_tokens=self._settings.chunk_tokens,
+            overlap_tokens=self._settings.chunk_overlap_tokens,
+            embedding_model=self._settings.embedding_model,
         )
         if not chunks:
-            return FileOutcome(path, paper_id, "failed", pages=parsed.pages, error="no text chunks found")
+            return FileOutcome(
+                path, paper_id, "failed", pages=parsed.pages, error="no text chunks found", reason=reason
+            )
         self._write(paper_id, chunks)
         self._state.record(
             PaperRecord(
@@ -124,9 +153,22 @@ class Ingestor:
                 pages=parsed.pages,
                 chunks=len(chunks),
                 ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                fingerprint=self.fingerprint,
             )
         )
-        return FileOutcome(path, paper_id, "ingested", pages=parsed.pages, chunks=len(chunks))
+        return FileOutcome(path, paper_id, "ingested", pages=parsed.pages, chunks=len(chunks), reason=reason)
+
+    def _reingest_reason(self, known: PaperRecord, sha256: str) -> str:
+        """Why a recorded paper must be ingested again; "" when its points are current."""
+        if known.sha256 != sha256:
+            return "the file changed"
+        changes = fingerprint_changes(known.fingerprint, self.fingerprint)
+        if changes:
+            return f"settings changed: {changes}"
+        indexed = self._index.count(known.paper_id)
+        if indexed != known.chunks:
+            return f"the index holds {indexed} of its {known.chunks} chunks"
+        return ""
 
     def _write(self, paper_id: str, chunks: list[Chunk]) -> None:
         """Upsert the new chunks, then delete whatever else the index holds for this paper."""

@@ -7,6 +7,10 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+# The settings that shape a paper's points (parser and chunker versions and sizes, embedding model and
+# weights, vector size); a paper ingested under another fingerprint is ingested again.
+Fingerprint = dict[str, str | int]
+
 
 @dataclass
 class PaperRecord:
@@ -17,6 +21,19 @@ class PaperRecord:
     pages: int
     chunks: int
     ingested_at: str
+    fingerprint: Fingerprint | None = None  # None: written before fingerprints were recorded
+
+
+def fingerprint_changes(recorded: Fingerprint | None, current: Fingerprint) -> str:
+    """What differs, in words ("chunk_tokens 160 -> 256"); "" when nothing does."""
+    if recorded is None:
+        return "no settings fingerprint recorded (ingested by an older version)"
+    keys = [*current, *(k for k in recorded if k not in current)]
+    return ", ".join(
+        f"{k} {recorded.get(k, '(none)')} -> {current.get(k, '(none)')}"
+        for k in keys
+        if recorded.get(k) != current.get(k)
+    )
 
 
 class IngestState:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from paper_rag.embedder import Embedder
 from paper_rag.index import PaperIndex, QueryMode
@@ -36,6 +36,13 @@ class Retriever:
     ) -> list[SearchHit]:
         dense = self._embedder.embed_query(question) if mode != "sparse" else None
         return self._query(question, dense, mode, k, paper_ids, all_sections, prefetch, fusion)
+
+    def search_many(self, questions: Sequence[str], *, k: int, batch: int = 64) -> Iterator[list[SearchHit]]:
+        """Hybrid hits for many questions, embedded in batches (for offline jobs: filtering, mining)."""
+        for start in range(0, len(questions), batch):
+            group = questions[start : start + batch]
+            for question, dense in zip(group, self._embedder.embed_passages(group).tolist(), strict=True):
+                yield self._query(question, dense, "hybrid", k, None, False, None)
 
     def search_with_confidence(
         self, question: str, *, k: int, paper_ids: Sequence[str] | None = None

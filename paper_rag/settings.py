@@ -53,10 +53,16 @@ class Settings(BaseSettings):
     embedding_threads: int | None = Field(None, description="CPU threads for the embedder (default: all).")
 
     # --- chunking ----------------------------------------------------------------------------------
-    chunk_words: int = Field(
-        160, ge=40, description="Target words per chunk; all-MiniLM-L6-v2 reads at most 256 word pieces."
+    chunk_tokens: int = Field(
+        256,
+        ge=64,
+        description="Most word pieces of the embedding model's tokenizer in a chunk as embedded: title and "
+        "section prefix and [CLS]/[SEP] included; capped at the model's max_seq_length (256 for "
+        "all-MiniLM-L6-v2), so no chunk is cut off by the embedder.",
     )
-    chunk_overlap_words: int = Field(30, ge=0, description="Words of trailing context repeated in the next chunk.")
+    chunk_overlap_tokens: int = Field(
+        40, ge=0, description="Word pieces of trailing sentences repeated at the start of the next chunk."
+    )
 
     # --- retrieval ---------------------------------------------------------------------------------
     search_k: int = Field(10, ge=1, le=100, description="Results returned by a search.")
@@ -70,9 +76,21 @@ class Settings(BaseSettings):
 
     # --- reranking ---------------------------------------------------------------------------------
     reranker_model: str = Field(
-        "cross-encoder/ms-marco-MiniLM-L-6-v2",
-        description="sentence-transformers CrossEncoder id or local path. Loaded offline only; when it cannot be "
-        "loaded the service ranks by fusion score and says so (reranker: unavailable).",
+        "corpus-minilm",
+        description="CrossEncoder to rerank with: 'corpus-minilm' (trained on this corpus by `paper-rag reranker "
+        "train`: DATA_DIR/models/reranker, else the committed copy), a local folder, or a hub id such as "
+        "cross-encoder/ms-marco-MiniLM-L-6-v2 (loaded offline: it must be in the HF cache). When it cannot be "
+        "loaded the service ranks by fusion score and says so (reranker state: unavailable).",
+    )
+    rerank_top_n: int = Field(20, ge=1, description="Fused candidates the cross-encoder scores (the rest keep order).")
+    reranker_precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto",
+        description="Like EMBEDDING_PRECISION, for the reranker: auto = bf16 autocast where the CPU is fast at it.",
+    )
+    rerank_max_tokens: int = Field(256, ge=32, description="Word pieces of question + passage the reranker reads.")
+    reranker_questions: Path = Field(
+        PROJECT_ROOT / "corpus" / "reranker_questions.jsonl",
+        description="Synthetic training questions for the reranker (written by `paper-rag reranker questions`).",
     )
     rerank_candidates: int = Field(30, ge=1, description="Fused candidates handed to the reranker.")
     answer_passages: int = Field(

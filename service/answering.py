@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from paper_rag.rerank.model import Reranker
 from paper_rag.retrieval import Retriever
 from paper_rag.schema import SearchHit
 from paper_rag.settings import Settings
@@ -18,7 +19,6 @@ from service.evidence import EvidencePassage, EvidenceSelector
 from service.generator import Generator, GeneratorUnavailableError, Message
 from service.grounding import GroundedAnswer, Grounder
 from service.prompting import NOT_IN_CORPUS, answer_messages
-from service.reranker import Reranker
 from service.rewriter import QueryRewriter
 
 
@@ -48,7 +48,7 @@ class Prepared:
 class AnswerResult:
     prepared: Prepared
     grounded: GroundedAnswer
-    reranker: str
+    reranker: dict[str, Any]
     model: str
     prompt_tokens: int | None
     timings: dict[str, float]
@@ -135,8 +135,8 @@ class AnswerService:
             warm()
 
     @property
-    def reranker_state(self) -> str:
-        return self.reranker.state
+    def reranker_info(self) -> dict[str, Any]:
+        return self.reranker.describe()
 
     async def prepare(
         self,
@@ -226,6 +226,6 @@ class AnswerService:
         yield (
             "done",
             AnswerResult(
-                prepared, grounded, self.reranker_state, self.generator.model, usage.get("prompt_tokens"), timings
+                prepared, grounded, self.reranker_info, self.generator.model, usage.get("prompt_tokens"), timings
             ),
         )

@@ -15,6 +15,7 @@ from paper_rag.catalog import IngestState
 from paper_rag.embedder import Embedder
 from paper_rag.index import IndexUnavailableError, PaperIndex, open_index
 from paper_rag.manifest import load_manifest
+from paper_rag.rerank.model import Reranker
 from paper_rag.retrieval import Retriever
 from paper_rag.schema import DEFAULT_SEARCH_KINDS
 from paper_rag.settings import Settings
@@ -24,7 +25,6 @@ from service.answering import AnswerService
 from service.evidence import EvidenceSelector
 from service.generator import Generator
 from service.grounding import ClaimCheckThresholds, Grounder
-from service.reranker import Reranker
 from service.rewriter import QueryRewriter
 
 log = logging.getLogger(__name__)

@@ -36,8 +36,8 @@ def both_indexes(tmp_path_factory):
             parse_pdf(corpus_pdf(paper_id)).paragraphs,
             paper_id=paper_id,
             title=paper_id,
-            chunk_words=160,
-            overlap_words=30,
+            chunk_tokens=256,
+            overlap_tokens=40,
         )
     ]
     embedder, bm25 = Embedder(settings=settings), Bm25Encoder()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -11,9 +12,15 @@ import time
 from pathlib import Path
 
 import pymupdf
+import pytest
+from qdrant_client import QdrantClient
 
+from ingest.pipeline import FileOutcome, Ingestor, ingest_fingerprint, list_pdfs
 from paper_rag.catalog import IngestState
+from paper_rag.embedder import Embedder
+from paper_rag.index import IndexUnavailableError, open_index
 from paper_rag.index.edge import EdgeIndex
+from paper_rag.index.server import ServerIndex
 from paper_rag.settings import Settings
 from tests.conftest import REPO, corpus_pdf, run_cli
 
@@ -150,3 +157,74 @@ def test_usage_errors_exit_1(tmp_path):
     assert "does not exist" in missing.stderr
     assert run_cli("search").returncode == 1
     assert run_cli("ingest", "--no-such-flag").returncode == 1
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return Embedder(settings=Settings())
+
+
+def ingest_in_process(settings: Settings, embedder: Embedder) -> list[FileOutcome]:
+    index = open_index(settings)
+    try:
+        return Ingestor(settings=settings, index=index, embedder=embedder).run(list_pdfs(settings.resolved_pdf_dir))
+    finally:
+        index.close()
+
+
+def test_changed_settings_or_a_state_file_without_fingerprint_ingest_again_with_the_reason(
+    tmp_path, pdf_folder, embedder, caplog
+):
+    settings = Settings(data_dir=tmp_path / "data", pdf_dir=pdf_folder("1406.2661"))
+    [first] = ingest_in_process(settings, embedder)
+    assert first.status == "ingested"
+    record = IngestState(settings.ingest_state_path).papers["1406.2661"]
+    assert record.fingerprint == ingest_fingerprint(settings)
+    assert record.fingerprint["chunk_tokens"] == 256 and record.fingerprint["vector_size"] == 384
+    assert [o.status for o in ingest_in_process(settings, embedder)] == ["unchanged"]
+
+    smaller = settings.model_copy(update={"chunk_tokens": 160})
+    with caplog.at_level(logging.INFO, logger="ingest.pipeline"):
+        [changed] = ingest_in_process(smaller, embedder)
+    assert changed.status == "ingested" and changed.reason == "settings changed: chunk_tokens 256 -> 160"
+    assert "1406.2661: ingesting again: settings changed: chunk_tokens 256 -> 160" in caplog.text
+    assert len(indexed_ids(settings.data_dir, "1406.2661")) == changed.chunks > first.chunks  # no stale points
+    assert [o.status for o in ingest_in_process(smaller, embedder)] == ["unchanged"]
+
+    # A state file written before fingerprints were recorded still loads; its papers are ingested again.
+    raw = json.loads(settings.ingest_state_path.read_text())
+    del raw["papers"]["1406.2661"]["fingerprint"]
+    settings.ingest_state_path.write_text(json.dumps(raw))
+    assert IngestState(settings.ingest_state_path).papers["1406.2661"].fingerprint is None
+    [old] = ingest_in_process(smaller, embedder)
+    assert old.status == "ingested" and old.reason.startswith("settings changed: no settings fingerprint recorded")
+    assert IngestState(settings.ingest_state_path).papers["1406.2661"].fingerprint == ingest_fingerprint(smaller)
+
+
+def test_index_of_another_vector_size_is_refused_with_what_to_do(tmp_path):
+    # A 768-d model folder, config files only: the index reads the vector size without loading weights.
+    model = tmp_path / "wide-model"
+    (model / "1_Pooling").mkdir(parents=True)
+    modules = [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+    ]
+    (model / "modules.json").write_text(json.dumps(modules))
+    (model / "1_Pooling" / "config.json").write_text(
+        json.dumps({"word_embedding_dimension": 768, "pooling_mode_mean_tokens": True})
+    )
+    (model / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 512}))
+    settings = Settings(data_dir=tmp_path / "data")
+    open_index(settings).close()  # a shard made for the packaged 384-d model
+    with pytest.raises(IndexUnavailableError, match="holds 384-d dense vectors but the embedding model") as error:
+        open_index(settings.model_copy(update={"embedding_model": str(model)}))
+    assert f"delete {settings.shard_dir}" in str(error.value)
+    EdgeIndex(path=settings.shard_dir, vector_size=384).close()
+
+    client = QdrantClient(path=str(tmp_path / "local-qdrant"))  # the server adapter, on qdrant-client's local mode
+    try:
+        ServerIndex(client=client, collection="papers", vector_size=384)
+        with pytest.raises(IndexUnavailableError, match="DELETE /collections/papers"):
+            ServerIndex(client=client, collection="papers", vector_size=768)
+    finally:
+        client.close()

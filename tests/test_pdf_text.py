@@ -106,7 +106,7 @@ def test_sentence_is_recovered_whole_with_page_and_section(paper_id, page, secti
     path = corpus_pdf(paper_id)
     with pymupdf.open(path) as doc:  # the sentence really is on that page of the PDF
         assert normalize_for_match(sentence) in normalize_for_match(doc[page - 1].get_text())
-    chunks = chunk_paper(parse_pdf(path).paragraphs, paper_id=paper_id, title="t", chunk_words=160, overlap_words=30)
+    chunks = chunk_paper(parse_pdf(path).paragraphs, paper_id=paper_id, title="t", chunk_tokens=256, overlap_tokens=40)
     holding = [c for c in chunks if normalize_for_match(sentence) in normalize_for_match(c.text)]
     assert holding, f"no chunk holds the sentence intact: {sentence!r}"
     assert any(c.page_start <= page <= c.page_end and section in c.section for c in holding), [
@@ -116,7 +116,7 @@ def test_sentence_is_recovered_whole_with_page_and_section(paper_id, page, secti
 
 def test_references_and_appendix_are_tagged():
     chunks = chunk_paper(
-        parse_pdf(corpus_pdf("1810.04805")).paragraphs, paper_id="b", title="t", chunk_words=160, overlap_words=30
+        parse_pdf(corpus_pdf("1810.04805")).paragraphs, paper_id="b", title="t", chunk_tokens=256, overlap_tokens=40
     )
     kinds = {c.section_kind for c in chunks}
     assert {"front", "body", "references", "appendix"} <= kinds
@@ -134,7 +134,7 @@ def test_running_headers_and_page_numbers_are_dropped():
 
 def test_table_rows_are_kept_after_their_caption():
     chunks = chunk_paper(
-        parse_pdf(corpus_pdf("1706.03762")).paragraphs, paper_id="t", title="t", chunk_words=160, overlap_words=30
+        parse_pdf(corpus_pdf("1706.03762")).paragraphs, paper_id="t", title="t", chunk_tokens=256, overlap_tokens=40
     )
     table = [c for c in chunks if "Table 2:" in c.text and "Transformer (big)" in c.text]
     assert table and table[0].page_start <= 8 <= table[0].page_end

@@ -96,7 +96,12 @@ def handle(route) -> None:
     elif url.path.startswith("/static/vendor/") and (STATIC / url.path.removeprefix("/static/")).is_file():
         route.fulfill(path=STATIC / url.path.removeprefix("/static/"))
     elif url.path == "/readyz":
-        ready = {"ready": True, "generator": {"model": "canned"}, "reranker": "off", "index": {"ready": True}}
+        ready = {
+            "ready": True,
+            "generator": {"model": "canned"},
+            "reranker": {"model": "canned", "state": "available"},
+            "index": {"ready": True},
+        }
         route.fulfill(json=ready)
     elif url.path == "/v1/papers":
         route.fulfill(json={"papers": [{"paper_id": "1706.03762", "title": "Attention Is All You Need"}]})

@@ -21,6 +21,14 @@ class IndexUnavailableError(RuntimeError):
     """The index cannot be opened or reached; the message says where and what to do."""
 
 
+def vector_size_mismatch(where: str, stored: int, wanted: int, remedy: str) -> IndexUnavailableError:
+    return IndexUnavailableError(
+        f"{where} holds {stored}-d dense vectors but the embedding model (EMBEDDING_MODEL) makes {wanted}-d "
+        f"ones: {remedy}, or set COLLECTION to a new name, then run `paper-rag ingest` (or set EMBEDDING_MODEL "
+        f"back to the model the index was built with)."
+    )
+
+
 class PaperIndex(Protocol):
     def upsert(self, chunks: Sequence[Chunk], dense: np.ndarray, sparse: Sequence[qe.SparseVector]) -> None: ...
 

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import qdrant_edge as qe
 
-from paper_rag.embedder import EMBEDDING_DIM
-from paper_rag.index.base import DENSE_VECTOR, SPARSE_VECTOR, UPSERT_BATCH, IndexUnavailableError, QueryMode
+from paper_rag.embedder import PACKAGED_MODEL, model_info
+from paper_rag.index.base import (
+    DENSE_VECTOR,
+    SPARSE_VECTOR,
+    UPSERT_BATCH,
+    IndexUnavailableError,
+    QueryMode,
+    vector_size_mismatch,
+)
 from paper_rag.schema import Chunk, SearchHit
 from paper_rag.settings import Fusion
 
@@ -29,15 +37,29 @@ def _paper_filter(paper_id: str) -> qe.Filter:
     return qe.Filter(must=[qe.FieldCondition(key="paper_id", match=qe.MatchValue(paper_id))])
 
 
+def _stored_vector_size(config_file: Path) -> int | None:
+    try:
+        return int(json.loads(config_file.read_text())["vectors"][DENSE_VECTOR]["size"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # unreadable here: the engine's own load reports what is wrong
+
+
 class EdgeIndex:
-    def __init__(self, *, path: Path) -> None:
+    def __init__(self, *, path: Path, vector_size: int | None = None) -> None:
+        """vector_size: the embedding model's (open_index passes it); None: the packaged model's for a new
+        shard, and no check of an existing one."""
         self._path = path
+        config_file = path / "edge_config.json"
+        stored = _stored_vector_size(config_file) if config_file.exists() else None
+        if vector_size is not None and stored is not None and stored != vector_size:
+            raise vector_size_mismatch(f"the Qdrant shard at {path}", stored, vector_size, f"delete {path}")
+        size = vector_size if vector_size is not None else model_info(PACKAGED_MODEL).dimension
         config = qe.EdgeConfig(
-            vectors={DENSE_VECTOR: qe.EdgeVectorParams(size=EMBEDDING_DIM, distance=qe.Distance.Cosine)},
+            vectors={DENSE_VECTOR: qe.EdgeVectorParams(size=size, distance=qe.Distance.Cosine)},
             sparse_vectors={SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
         )
         try:
-            if (path / "edge_config.json").exists():
+            if config_file.exists():
                 self._shard = qe.EdgeShard.load(str(path))
             else:
                 path.mkdir(parents=True, exist_ok=True)

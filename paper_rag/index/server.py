@@ -9,8 +9,15 @@ import qdrant_edge as qe
 from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
-from paper_rag.embedder import EMBEDDING_DIM
-from paper_rag.index.base import DENSE_VECTOR, SPARSE_VECTOR, UPSERT_BATCH, IndexUnavailableError, QueryMode
+from paper_rag.embedder import PACKAGED_MODEL, model_info
+from paper_rag.index.base import (
+    DENSE_VECTOR,
+    SPARSE_VECTOR,
+    UPSERT_BATCH,
+    IndexUnavailableError,
+    QueryMode,
+    vector_size_mismatch,
+)
 from paper_rag.schema import Chunk, SearchHit
 from paper_rag.settings import Fusion
 
@@ -33,20 +40,31 @@ def _paper_filter(paper_id: str) -> qm.Filter:
 
 
 class ServerIndex:
-    def __init__(self, *, client: QdrantClient, collection: str) -> None:
+    def __init__(self, *, client: QdrantClient, collection: str, vector_size: int | None = None) -> None:
+        """vector_size: the embedding model's (open_index passes it); None: the packaged model's for a new
+        collection, and no check of an existing one."""
         self._client = client
         self._collection = collection
+        size = vector_size if vector_size is not None else model_info(PACKAGED_MODEL).dimension
+        stored: int | None = None
         try:
-            if not client.collection_exists(collection):
+            if client.collection_exists(collection):
+                vectors = client.get_collection(collection).config.params.vectors
+                params = vectors.get(DENSE_VECTOR) if isinstance(vectors, dict) else None
+                stored = params.size if params is not None else None
+            else:
                 client.create_collection(
                     collection,
-                    vectors_config={DENSE_VECTOR: qm.VectorParams(size=EMBEDDING_DIM, distance=qm.Distance.COSINE)},
+                    vectors_config={DENSE_VECTOR: qm.VectorParams(size=size, distance=qm.Distance.COSINE)},
                     sparse_vectors_config={SPARSE_VECTOR: qm.SparseVectorParams(modifier=qm.Modifier.IDF)},
                 )
                 for field in ("paper_id", "section_kind"):
                     client.create_payload_index(collection, field, qm.PayloadSchemaType.KEYWORD)
         except Exception as exc:  # connection errors come in several types; report them all the same way
             raise IndexUnavailableError(f"cannot reach Qdrant collection {collection!r}: {exc}") from exc
+        if vector_size is not None and stored is not None and stored != vector_size:
+            remedy = f"delete the collection on the server (DELETE /collections/{collection})"
+            raise vector_size_mismatch(f"Qdrant collection {collection!r}", stored, vector_size, remedy)
 
     def upsert(self, chunks: Sequence[Chunk], dense: np.ndarray, sparse: Sequence[qe.SparseVector]) -> None:
         points = [

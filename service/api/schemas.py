@@ -32,6 +32,17 @@ class EvidenceEntry(BaseModel):
     sentences: list[str] = Field(..., description="The passage's sentences that the model was given.")
 
 
+class RerankerInfo(BaseModel):
+    model: str = Field("", description="RERANKER_MODEL: corpus-minilm (trained here), a folder or a hub id.")
+    state: str = Field(..., description="available, unavailable (ranked by fusion score) or not loaded.")
+    precision: str | None = None
+    path: str | None = Field(None, description="Where the weights were loaded from.")
+    reason: str | None = Field(None, description="Why it is unavailable.")
+    manifest: dict[str, Any] | None = Field(
+        None, description="Training manifest: base model, data and weights sha256, steps, held-out scores."
+    )
+
+
 class AskResponse(BaseModel):
     answer: str = Field(..., description="The answer with [n] citation markers, or the abstention text.")
     abstained: bool
@@ -45,7 +56,7 @@ class AskResponse(BaseModel):
     flags: list[Flag]
     passages: list[dict[str, Any]] = Field(..., description="The numbered passages the citations refer to.")
     evidence: list[EvidenceEntry] = Field(..., description="The sentences of each passage put in the prompt.")
-    reranker: str
+    reranker: RerankerInfo
     model: str
     search_query: str = Field(..., description="What was searched: the question, or a follow-up made standalone.")
     prompt_tokens: int | None = Field(None, description="Prompt length in tokens, as the generator counted it.")

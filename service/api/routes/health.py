@@ -33,7 +33,7 @@ async def readyz(state: StateDep) -> JSONResponse:
         }
     if state.answers is None:
         report["generator"] = {"ready": False, "error": "no index"}
-        report["reranker"] = "unavailable"
+        report["reranker"] = {"state": "unavailable", "reason": "no index"}
     else:
         generator = state.answers.generator
         try:
@@ -46,6 +46,6 @@ async def readyz(state: StateDep) -> JSONResponse:
             }
         except GeneratorUnavailableError as exc:
             report["generator"] = {"ready": False, "model": generator.model, "error": str(exc)}
-        report["reranker"] = state.answers.reranker_state
+        report["reranker"] = state.answers.reranker_info
     ready = report["index"]["ready"] and report["generator"]["ready"]
     return JSONResponse({"ready": ready, **report}, 200 if ready else 503)

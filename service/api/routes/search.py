@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 
+from paper_rag.search import ranked_search
 from service.api.deps import StateDep
 from service.api.validation import checked_question
 
@@ -19,12 +20,29 @@ async def search(
     q: Annotated[str, Query(description="The question.")],
     k: Annotated[int, Query(ge=1, le=100)] = 10,
     paper: Annotated[list[str] | None, Query(description="Only these paper ids.")] = None,
+    rerank: Annotated[bool, Query(description="false: the fusion order, without the cross-encoder.")] = True,
 ) -> dict[str, Any]:
+    """The order the answer path uses: hybrid candidates, then the cross-encoder (unless rerank=false)."""
     if state.answers is None:
         raise HTTPException(503, f"the index is unavailable: {state.index_error}")
     question = checked_question(q, state.settings)
-    hits = await asyncio.to_thread(state.answers.retriever.search, question, k=k, paper_ids=paper)
-    return {"question": question, "results": [hit.as_json() for hit in hits]}
+    answers = state.answers
+    hits = await asyncio.to_thread(
+        lambda: ranked_search(
+            question,
+            settings=state.settings,
+            retriever=answers.retriever,
+            reranker=answers.reranker,
+            k=k,
+            paper_ids=paper,
+            rerank=rerank,
+        )
+    )
+    return {
+        "question": question,
+        "reranker": answers.reranker.describe() | {"applied": rerank and answers.reranker.state == "available"},
+        "results": [hit.as_json() for hit in hits],
+    }
 
 
 @router.get("/papers")

@@ -1,0 +1,202 @@
+"""`paper-rag reranker …`: write synthetic questions with the LLM, filter them, train the cross-encoder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from paper_rag.index import IndexUnavailableError, open_index
+from paper_rag.settings import Settings
+
+reranker_app = typer.Typer(no_args_is_help=True, help="The cross-encoder reranker: training data and training.")
+out = Console()
+err = Console(stderr=True)
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data folder (default: DATA_DIR or ./data).")]
+
+
+def progress_bar(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+def _settings(data_dir: Path | None) -> Settings:
+    return Settings(data_dir=data_dir) if data_dir else Settings()
+
+
+def _index_chunks(settings: Settings) -> list:
+    try:
+        index = open_index(settings)
+    except IndexUnavailableError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
+    try:
+        return list(index.chunks())
+    finally:
+        index.close()
+
+
+@reranker_app.command("questions")
+def questions(
+    limit: Annotated[
+        int, typer.Option(help="Chunks to write questions for in this run (resumes after the last).")
+    ] = 200,
+    concurrency: Annotated[int, typer.Option(help="Requests in flight; the server batches them.")] = 6,
+    data_dir: DataDir = None,
+) -> None:
+    """Have the configured LLM write questions for body chunks; appends to RERANKER_QUESTIONS."""
+    from paper_rag.rerank.questions import QuestionWriter, chunk_key, done_keys, sample_order
+
+    settings = _settings(data_dir)
+    path = settings.reranker_questions
+    done = done_keys(path)
+    todo = [c for c in sample_order(_index_chunks(settings)) if chunk_key(c) not in done][:limit]
+    out.print(f"{len(done)} chunks already have questions in {path}; writing for {len(todo)} more")
+    written = 0
+    with progress_bar(out) as bars:
+        task = bars.add_task("chunks", total=len(todo))
+        try:
+            for _ in QuestionWriter(settings, concurrency=concurrency).run(
+                todo, path, on_chunk=lambda n: bars.advance(task)
+            ):
+                written += 1
+        except RuntimeError as exc:
+            err.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(1) from exc
+    out.print(f"wrote {written} questions to {path}")
+
+
+def _retriever_search(settings: Settings, k: int):
+    """Hybrid search over the index (opened for the caller, who closes it), as the answer path runs it."""
+    from paper_rag.retrieval import Retriever
+
+    try:
+        index = open_index(settings)
+    except IndexUnavailableError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
+    retriever = Retriever(settings=settings, index=index)
+    retriever.warm_up()
+    return index, lambda questions: retriever.search_many(questions, k=k)
+
+
+@reranker_app.command("filter")
+def filter_questions(data_dir: DataDir = None) -> None:
+    """Mark each synthetic question kept or dropped (vague, copies its chunk, duplicate, golden overlap,
+    not retrievable); rewrites RERANKER_QUESTIONS with the status of every question."""
+    from collections import Counter
+
+    from eval.harness import DEFAULT_GOLDEN
+    from paper_rag.rerank.question_filter import (
+        assign_status,
+        golden_question_terms,
+        load_rows,
+        save_rows,
+    )
+
+    settings = _settings(data_dir)
+    rows = load_rows(settings.reranker_questions)
+    index, search = _retriever_search(settings, settings.rerank_candidates)
+    try:
+        with progress_bar(out) as bars:
+            task = bars.add_task("questions", total=len(rows))
+            assign_status(
+                rows,
+                golden_terms=golden_question_terms(DEFAULT_GOLDEN),
+                search_many=search,
+                on_row=lambda: bars.advance(task),
+            )
+    finally:
+        index.close()
+    save_rows(settings.reranker_questions, rows)
+    counts = Counter(r["status"] for r in rows)
+    out.print(", ".join(f"{status} {n}" for status, n in counts.most_common()) + f" of {len(rows)}")
+
+
+@reranker_app.command("train")
+def train(
+    layers: Annotated[
+        int, typer.Option(help="Encoder layers kept from the base (6 = all; 3 = a 2x faster student).")
+    ] = 3,
+    epochs: Annotated[int, typer.Option(min=1)] = 1,
+    limit: Annotated[int | None, typer.Option(help="Train on the first N kept questions only.")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Default: DATA_DIR/models/reranker.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Train the cross-encoder on the kept synthetic questions with hard negatives from the index."""
+    import time
+
+    from ingest.corpus import load_manifest
+    from paper_rag.embedder import cpu_has_fast_bf16, resolve_model_path
+    from paper_rag.rerank import training
+    from paper_rag.rerank.model import trained_reranker_dir
+    from paper_rag.rerank.question_filter import load_rows
+
+    settings = _settings(data_dir)
+    rows = [r for r in load_rows(settings.reranker_questions) if r.get("status") == "kept"][:limit]
+    if not rows:
+        err.print(
+            f"[red]error:[/] no kept questions in {settings.reranker_questions}: run "
+            "`paper-rag reranker questions` and `paper-rag reranker filter` first."
+        )
+        raise typer.Exit(1)
+    target = out_dir or trained_reranker_dir(settings)
+    config = training.TrainConfig(
+        layers=layers, epochs=epochs, bf16=cpu_has_fast_bf16(), max_length=settings.rerank_max_tokens
+    )
+    base = str(resolve_model_path(settings.embedding_model))
+    short_names = {p.paper_id: p.short_name for p in load_manifest(settings.corpus_manifest)}
+    started = time.perf_counter()
+    index, search = _retriever_search(settings, settings.rerank_candidates)
+    try:
+        with progress_bar(out) as bars:
+            task = bars.add_task("mining hard negatives", total=len(rows))
+            examples, dev = training.build_examples(rows, search, short_names, on_row=lambda: bars.advance(task))
+    finally:
+        index.close()
+    top_n = settings.rerank_top_n
+    model = training.new_model(base, config)
+    scores = {
+        "fusion": training.dev_scores(dev, lambda d: d.candidates),
+        "untrained_base": training.dev_scores(dev, lambda d: training.rank_with(model, d, top_n)),
+    }
+    out.print(f"{len(examples)} training examples, {len(dev)} held-out questions; before: {scores}")
+    with progress_bar(out) as bars:
+        steps_total = epochs * ((len(examples) + config.questions_per_step - 1) // config.questions_per_step)
+        task = bars.add_task("training", total=steps_total)
+        steps = training.fit(
+            model,
+            examples,
+            config,
+            on_step=lambda loss: bars.update(task, advance=1, description=f"training (loss {loss:.3f})"),
+        )
+    weights_sha256 = training.save_fp16(model, target)
+    saved = training.check_saved(target, settings.rerank_max_tokens)
+    scores["trained"] = training.dev_scores(dev, lambda d: training.rank_with(saved, d, top_n))
+    manifest = {
+        "base_model": settings.embedding_model,
+        "layers": layers,
+        "trained_at": training.now(),
+        "seconds": training.elapsed(started),
+        "questions_file": settings.reranker_questions.name,
+        "data_sha256": training.data_sha256(rows),
+        "questions": len(rows),
+        "examples": len(examples),
+        "negatives_per_question": len(examples[0].negatives) if examples else 0,
+        "steps": steps,
+        "config": vars(config),
+        "rerank_top_n": top_n,
+        "scores": scores,
+        "weights_sha256": weights_sha256,
+    }
+    training.write_manifest(target, manifest)
+    out.print(f"trained in {manifest['seconds']} s, wrote {target}; held-out scores: {scores}")

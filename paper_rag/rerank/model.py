@@ -1,0 +1,162 @@
+"""The cross-encoder that reorders hybrid candidates; when it cannot be loaded it says so, never silently.
+
+`RERANKER_MODEL` is a hub id, a folder, or `corpus-minilm` (the default): the reranker trained on this
+corpus by `paper-rag reranker train`, read from DATA_DIR/models/reranker when one was trained there, else
+the copy committed in the repository. A folder with a `manifest.json` (what training writes) has its
+weights' sha256 checked before loading.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from paper_rag.embedder import cpu_has_fast_bf16, file_sha256
+from paper_rag.schema import SearchHit
+from paper_rag.settings import PROJECT_ROOT, Settings
+
+log = logging.getLogger(__name__)
+
+CORPUS_RERANKER = "corpus-minilm"
+COMMITTED_RERANKER = PROJECT_ROOT / "models" / "reranker"
+MANIFEST = "manifest.json"
+WEIGHTS = "model.safetensors"
+
+
+class RerankerUnavailableError(RuntimeError):
+    pass
+
+
+def trained_reranker_dir(settings: Settings) -> Path:
+    return settings.data_dir / "models" / "reranker"
+
+
+def resolve_reranker(settings: Settings) -> str:
+    """The folder (or hub id) `RERANKER_MODEL` names."""
+    if settings.reranker_model != CORPUS_RERANKER:
+        return settings.reranker_model
+    for folder in (trained_reranker_dir(settings), COMMITTED_RERANKER):
+        if (folder / WEIGHTS).exists():
+            return str(folder)
+    raise RerankerUnavailableError(
+        f"no trained reranker in {trained_reranker_dir(settings)} or {COMMITTED_RERANKER}: "
+        "run `paper-rag reranker train`, or set RERANKER_MODEL to a hub id or folder."
+    )
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    path = folder / MANIFEST
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def check_weights(folder: Path, manifest: dict[str, Any]) -> None:
+    expected = manifest.get("weights_sha256")
+    actual = file_sha256(folder / WEIGHTS)
+    if expected != actual:
+        raise RerankerUnavailableError(
+            f"{folder / WEIGHTS} has sha256 {actual}, its manifest says {expected}: the weights are damaged "
+            "or were replaced; retrain with `paper-rag reranker train` or restore the file."
+        )
+
+
+def load_cross_encoder(name_or_path: str, *, max_length: int) -> Any:
+    """A CrossEncoder on CPU in float32 (weights may be stored as float16), offline."""
+    import torch
+    from sentence_transformers import CrossEncoder
+
+    return CrossEncoder(
+        name_or_path,
+        device="cpu",
+        local_files_only=True,
+        max_length=max_length,
+        model_kwargs={"dtype": torch.float32},
+    )
+
+
+def rerank_text(hit: SearchHit) -> str:
+    """What the cross-encoder reads for a candidate: the same text the index embeds (name, section, chunk)."""
+    return hit.chunk.index_text
+
+
+class Reranker:
+    """warm_up() tries to load the CrossEncoder; `state` is then "available" or "unavailable"."""
+
+    def __init__(self, *, settings: Settings) -> None:
+        self._settings = settings
+        self._model: Any = None
+        self.state = "not loaded"
+        self.reason = ""
+        self.path = ""
+        self.manifest: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        if self.state != "not loaded":
+            return
+        try:
+            self.path = resolve_reranker(self._settings)
+            folder = Path(self.path)
+            self.manifest = read_manifest(folder) if folder.is_dir() else None
+            if self.manifest is not None:
+                check_weights(folder, self.manifest)
+            self._model = load_cross_encoder(self.path, max_length=self._settings.rerank_max_tokens)
+            self.state = "available"
+            log.info("reranker %s loaded from %s", self._settings.reranker_model, self.path)
+        except Exception as exc:  # any loading failure means: rank by fusion, and say so
+            self.state, self.reason = "unavailable", f"{type(exc).__name__}: {str(exc)[:300]}"
+            log.warning(
+                "reranker %s unavailable, ranking by fusion score: %s", self._settings.reranker_model, self.reason
+            )
+
+    def describe(self) -> dict[str, Any]:
+        """What /readyz, answers and search results say about the reranker in use."""
+        info: dict[str, Any] = {"model": self._settings.reranker_model, "state": self.state}
+        if self.state == "available":
+            info["precision"] = "bf16" if self.uses_bf16 else "fp32"
+        if self.path:
+            info["path"] = self.path
+        if self.reason:
+            info["reason"] = self.reason
+        if self.manifest:
+            keys = ("base_model", "trained_at", "data_sha256", "questions", "steps", "scores", "weights_sha256")
+            info["manifest"] = {k: self.manifest[k] for k in keys if k in self.manifest}
+        return info
+
+    @property
+    def uses_bf16(self) -> bool:
+        precision = self._settings.reranker_precision
+        return precision == "bf16" or (precision == "auto" and cpu_has_fast_bf16())
+
+    def scores(self, question: str, texts: Sequence[str]) -> list[float]:
+        import torch
+
+        self.warm_up()
+        if self._model is None:
+            raise RerankerUnavailableError(self.reason)
+        # One forward pass at a time: on a few cores two at once only thrash.
+        with self._lock, torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.uses_bf16):
+            values = self._model.predict(
+                [(question, text) for text in texts], batch_size=len(texts) or 1, show_progress_bar=False
+            )
+        return [float(v) for v in values]
+
+    def rerank(self, question: str, hits: Sequence[SearchHit], *, top_n: int | None = None) -> list[SearchHit]:
+        """The first `top_n` hits (default RERANK_TOP_N) by cross-encoder score, the rest after them in fusion
+        order; all in fusion order (unchanged) when the model is unavailable."""
+        self.warm_up()
+        if self._model is None or not hits:
+            return list(hits)
+        n = top_n or self._settings.rerank_top_n
+        head, tail = list(hits[:n]), list(hits[n:])
+        scores = self.scores(question, [rerank_text(h) for h in head])
+        ranked = sorted(zip(head, scores, strict=True), key=lambda pair: -pair[1])
+        # The tail keeps fusion order below every reranked hit; its scores are not comparable, so it is
+        # scored just below the lowest reranked one.
+        floor = min(scores) - 1.0
+        return [SearchHit(hit.chunk, score) for hit, score in ranked] + [
+            SearchHit(hit.chunk, floor - i * 1e-3) for i, hit in enumerate(tail)
+        ]

@@ -1,0 +1,130 @@
+"""The reranker: synthetic-question parsing and filtering (plumbing), and the real CrossEncoder path: a tiny
+student trained in the test on one paper's committed questions, loaded by search with its manifest checked."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections import Counter
+from pathlib import Path
+
+from paper_rag.rerank.model import COMMITTED_RERANKER, Reranker
+from paper_rag.rerank.question_filter import assign_status, copies_chunk, load_rows
+from paper_rag.rerank.questions import parse_questions
+from paper_rag.schema import Chunk, SearchHit
+from paper_rag.settings import PROJECT_ROOT, Settings
+from tests.conftest import run_cli
+
+QUESTIONS = PROJECT_ROOT / "corpus" / "reranker_questions.jsonl"
+
+
+def _row(question: str, **extra) -> dict:
+    return {
+        "question": question,
+        "paper_id": "p1",
+        "page_start": 3,
+        "page_end": 3,
+        "chunk_text": "We train the model with a learning rate of 0.001 for ten epochs on four GPUs in total.",
+    } | extra
+
+
+def _hit(paper_id: str, page: int) -> SearchHit:
+    return SearchHit(Chunk(paper_id, "T", "S", "body", page, page, "text", 0), 1.0)
+
+
+def test_parse_questions_keeps_numbered_questions_with_their_kinds():
+    reply = "1. How many GPUs train Model X?\n2) Why does Model X use warmup?\nSure! Here you go.\n3. Extra?"
+    assert parse_questions(reply, ["number", "mechanism"]) == [
+        ("How many GPUs train Model X?", "number"),
+        ("Why does Model X use warmup?", "mechanism"),
+    ]
+
+
+def test_filter_gives_each_question_its_reason():
+    rows = [
+        _row("What learning rate does Model X use?"),
+        _row("What learning rate does Model X use?"),  # same again
+        _row("What does the passage say about learning rates?"),
+        _row("Is it true that we train the model with a learning rate of 0.001 for ten epochs?"),
+        _row("Which optimizer trains Model X on GPUs?"),  # retrieval does not find page 3 of p1
+        _row("What BLEU score does the big Transformer reach?"),
+        _row("What specific method is used in Model X?", title="Model X: a paper"),
+    ]
+    found = [[_hit("p1", 3)], [_hit("p1", 3)], [], [], [_hit("p1", 9), _hit("p2", 3)], [_hit("p1", 3)], []]
+    golden = [{"bleu", "score", "big", "transformer", "reach"}]
+    statuses = [r["status"] for r in assign_status(rows, golden_terms=golden, search_many=lambda qs: found)]
+    assert statuses == ["kept", "duplicate", "vague", "copies_chunk", "not_retrievable", "golden_overlap", "generic"]
+    assert not copies_chunk("What learning rate trains it?", rows[0]["chunk_text"])
+
+
+def test_committed_questions_have_provenance_and_statuses():
+    rows = load_rows(QUESTIONS)
+    assert len(rows) >= 500
+    counts = Counter(r["status"] for r in rows)
+    assert counts["kept"] >= 300 and set(counts) <= {
+        "kept", "vague", "generic", "copies_chunk", "duplicate", "golden_overlap", "not_retrievable"
+    }  # fmt: skip
+    for row in rows[:50]:
+        assert row["question"].endswith("?") and row["paper_id"] and row["chunk_text"] and row["model"]
+        assert row["page_start"] <= row["page_end"]
+
+
+def test_committed_reranker_loads_with_its_manifest_checked():
+    reranker = Reranker(settings=Settings(data_dir=Path("/nonexistent")))
+    reranker.warm_up()
+    info = reranker.describe()
+    assert info["state"] == "available", info
+    assert info["path"] == str(COMMITTED_RERANKER)
+    assert info["manifest"]["weights_sha256"] and info["manifest"]["scores"]["trained"]["questions"] > 0
+    hits = [_hit("p1", 1), _hit("p1", 2)]
+    assert len(reranker.rerank("What learning rate is used?", hits)) == 2
+
+
+def test_a_reranker_trained_here_is_what_search_uses(corpus_data_dir, tmp_path):
+    """Train a one-layer student on one paper's committed questions, then search with it, with the fusion
+    order under --no-rerank, and with damaged weights refused by their sha256 (search still answers)."""
+    kept = [r for r in load_rows(QUESTIONS) if r["status"] == "kept"]
+    paper = Counter(r["paper_id"] for r in kept).most_common(1)[0][0]
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(
+        "".join(json.dumps(r | {"status": "unfiltered"}) + "\n" for r in kept if r["paper_id"] == paper)
+    )
+    env = {"RERANKER_QUESTIONS": str(questions), "DATA_DIR": str(corpus_data_dir)}
+    os.environ.update(env)
+    try:
+        filtered = run_cli("reranker", "filter")
+        assert filtered.returncode == 0, filtered.stderr[-2000:]
+        assert "kept" in filtered.stdout
+        model_dir = tmp_path / "reranker"
+        trained = run_cli("reranker", "train", "--layers", "1", "--limit", "24", "--out", str(model_dir))
+        assert trained.returncode == 0, trained.stderr[-3000:]
+        manifest = json.loads((model_dir / "manifest.json").read_text())
+        assert manifest["layers"] == 1 and manifest["steps"] > 0 and manifest["questions"] <= 24
+        assert set(manifest["scores"]) == {"fusion", "untrained_base", "trained"}
+
+        question = (
+            kept[0]["question"]
+            if kept[0]["paper_id"] == paper
+            else next(r["question"] for r in kept if r["paper_id"] == paper)
+        )
+        os.environ["RERANKER_MODEL"] = str(model_dir)
+        reranked = json.loads(run_cli("search", question, "--json", "--k", "5").stdout)
+        assert reranked["reranker"]["state"] == "available" and reranked["reranker"]["applied"]
+        assert reranked["reranker"]["manifest"]["weights_sha256"] == manifest["weights_sha256"]
+        fusion = json.loads(run_cli("search", question, "--json", "--k", "5", "--no-rerank").stdout)
+        assert fusion["reranker"]["applied"] is False and len(fusion["results"]) == 5
+
+        damaged = tmp_path / "damaged"
+        shutil.copytree(model_dir, damaged)
+        weights = damaged / "model.safetensors"
+        data = bytearray(weights.read_bytes())
+        data[-1] ^= 0xFF
+        weights.write_bytes(bytes(data))
+        os.environ["RERANKER_MODEL"] = str(damaged)
+        refused = json.loads(run_cli("search", question, "--json", "--k", "5").stdout)
+        assert refused["reranker"]["state"] == "unavailable" and "sha256" in refused["reranker"]["reason"]
+        assert [r["text"] for r in refused["results"]] == [r["text"] for r in fusion["results"]]
+    finally:
+        for key in [*env, "RERANKER_MODEL"]:
+            os.environ.pop(key, None)

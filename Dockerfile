@@ -11,6 +11,7 @@ COPY eval eval
 COPY cli cli
 COPY corpus corpus
 COPY models models
-RUN pip install .
+# Editable, so PROJECT_ROOT is /app: corpus/ and models/ (the committed reranker) are read from there.
+RUN pip install -e .
 EXPOSE 8000
 CMD ["paper-rag", "serve", "--host", "0.0.0.0", "--port", "8000"]

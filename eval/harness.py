@@ -75,7 +75,9 @@ def evaluate(
             if isinstance(search, str):
                 skipped[name] = search
                 continue
-            rows = run_retrieval(items, name, search, ResultCache(cache_dir, cache_name(name, answers.reranker)))
+            rows = run_retrieval(
+                items, name, search, ResultCache(cache_dir, cache_name(name, answers.reranker, settings))
+            )
             retrieval[name] = {
                 item["id"]: {"ms": row["ms"], "scores": retrieval_scores(row["results"], item["gold"])}
                 for item, row in zip(items, rows, strict=True)

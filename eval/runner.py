@@ -75,12 +75,14 @@ def retrieval_searchers(
         return ranked_search(question, settings=settings, retriever=retriever, reranker=reranker, k=10)
 
     reranker.warm_up()
-    untrained = untrained_reranker(settings, reranker)
+    untrained: list[Any] = []  # loaded on first use
 
     def reranked_untrained(question: str) -> list[SearchHit]:
+        if not untrained:
+            untrained.append(untrained_reranker(settings, reranker))
         hits = retriever.search(question, k=settings.rerank_candidates)
         head = hits[: settings.rerank_top_n]
-        scores = untrained.predict([(question, rerank_text(h)) for h in head], show_progress_bar=False)
+        scores = untrained[0].predict([(question, rerank_text(h)) for h in head], show_progress_bar=False)
         order = sorted(range(len(head)), key=lambda i: -float(scores[i]))
         return ([head[i] for i in order] + hits[len(head) :])[:10]
 
@@ -112,11 +114,12 @@ def untrained_reranker(settings: Settings, trained: Reranker) -> Any:
     return model
 
 
-def cache_name(config: str, reranker: Reranker) -> str:
-    """Rerank results depend on the weights too: a retrained model starts a new cache."""
+def cache_name(config: str, reranker: Reranker, settings: Settings) -> str:
+    """Rerank results depend on the weights and rerank settings too: a change starts a new cache."""
     if "rerank" not in config:
         return config
-    weights = json.dumps(reranker.describe(), sort_keys=True)
+    about = reranker.describe() | {"top_n": settings.rerank_top_n, "max_tokens": settings.rerank_max_tokens}
+    weights = json.dumps(about, sort_keys=True)
     return f"{config}-{hashlib.sha1(weights.encode()).hexdigest()[:8]}"
 
 

@@ -109,6 +109,13 @@ class Settings(BaseSettings):
         description="Abstain when the retrieved passages hold less than this IDF-weighted share of the "
         "question's terms (calibrated on the golden set: eval/reports, `python -m eval.calibrate`).",
     )
+    abstain_min_rerank_score: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Abstain (off_topic) when the reranker's best passage scores below this probability; 0 = off "
+        "(scores are in every answer as rerank_top: calibrate with `python -m eval.calibrate`).",
+    )
     abstain_min_named_coverage: float = Field(
         0.5,
         ge=0,

@@ -162,6 +162,12 @@ class AnswerService:
         candidates = cap_per_paper(ranked, limit=k or self._settings.answer_passages, cap=self._settings.per_paper_cap)
         started = time.perf_counter()
         abstention, scores = await asyncio.to_thread(self.gate.check, search_query, candidates, best)
+        if self.reranker.state == "available" and ranked:
+            # The cross-encoder's probability that its best passage answers the question.
+            scores["rerank_top"] = round(ranked[0].score, 4)
+            if abstention is None and ranked[0].score < self._settings.abstain_min_rerank_score:
+                reason = "No passage found answers this question (the reranker scores them all low)."
+                abstention = Abstention(code="off_topic", reason=reason)
         evidence: list[EvidencePassage] = []
         if abstention is None:
             evidence = await asyncio.to_thread(self.evidence.select, search_query, candidates)

@@ -50,7 +50,8 @@ class AskResponse(BaseModel):
     abstain_reason: str | None = Field(None, description="Why the question was not answered, for the reader.")
     grounded: bool = Field(..., description="False when the answer's main claim failed the evidence checks.")
     scores: dict[str, float] = Field(
-        ..., description="Gate scores (best_dense, coverage, named_coverage) and support (share of claims passed)."
+        ...,
+        description="Gate scores (best_dense, coverage, named_coverage, rerank_top); support: share of claims passed.",
     )
     citations: list[Citation]
     flags: list[Flag]

@@ -180,7 +180,7 @@ def fit(
             optimizer.zero_grad()
             steps += 1
             if on_step:
-                on_step(float(loss))
+                on_step(float(loss.detach()))
     model.eval()
     return steps
 

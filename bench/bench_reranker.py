@@ -3,8 +3,9 @@
 Questions: the golden set's answerable questions and bench/retrieval_questions.jsonl (written independently
 of the golden set). For each question the hybrid top 30 is fetched once; then for each variant the first N are
 rescored and page hit@1 / hit@5 / MRR@10 computed, with the rerank time per question (p50 / p95).
-Variants: N in 10 / 20 / 30; precision fp32 / bf16 autocast; input = index text (paper name, section, chunk)
-or the chunk text alone. Usage: python bench/bench_reranker.py [--data-dir data] [--out bench/results/reranker.json]
+Variants: N in 10 / 20 / 30; RERANK_FUSION_WEIGHT 0 / 0.5 / 1 / 2; precision fp32 / bf16 autocast;
+input = index text (paper name, section, chunk) or the chunk text alone.
+Usage: python bench/bench_reranker.py [--data-dir data] [--out bench/results/reranker.json]
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from paper_rag.index import open_index  # noqa: E402
-from paper_rag.rerank.model import Reranker  # noqa: E402
+from paper_rag.rerank.model import Reranker, blended_order  # noqa: E402
 from paper_rag.retrieval import Retriever  # noqa: E402
 from paper_rag.schema import SearchHit  # noqa: E402
 from paper_rag.settings import Settings  # noqa: E402
+
+FUSION_WEIGHTS = (0.0, 0.5, 1.0, 2.0)
 
 
 def load_questions() -> dict[str, list[dict]]:
@@ -86,20 +89,25 @@ def main() -> None:
     rerankers = {p: Reranker(settings=settings.model_copy(update={"reranker_precision": p})) for p in ("fp32", "bf16")}
     for top_n, precision, text in variants:
         reranker = rerankers[precision]
-        row = {"top_n": top_n, "precision": precision, "input": text}
+        scored: dict[str, list[tuple[list[float], float]]] = {}
         for name, items in sets.items():
-            ranks, times = [], []
+            scored[name] = []
             for item, hits in zip(items, candidates[name], strict=True):
                 head = hits[:top_n]
                 texts = [h.chunk.index_text if text == "index_text" else h.chunk.text for h in head]
                 started = time.perf_counter()
                 scores = reranker.scores(item["question"], texts)
-                times.append((time.perf_counter() - started) * 1000)
-                order = sorted(range(len(head)), key=lambda i: -scores[i])
-                ranks.append(first_gold_rank(item, [head[i] for i in order] + hits[top_n:]))
-            row[name] = summary(ranks, times)
-        results["variants"].append(row)
-        print(json.dumps(row), flush=True)
+                scored[name].append((scores, (time.perf_counter() - started) * 1000))
+        for weight in FUSION_WEIGHTS if (top_n, precision, text) == variants[0] else (0.0,):
+            row = {"top_n": top_n, "precision": precision, "input": text, "fusion_weight": weight}
+            for name, items in sets.items():
+                ranks = []
+                for item, hits, (scores, _) in zip(items, candidates[name], scored[name], strict=True):
+                    head = hits[:top_n]
+                    ranks.append(first_gold_rank(item, [head[i] for i in blended_order(scores, weight)] + hits[top_n:]))
+                row[name] = summary(ranks, [ms for _, ms in scored[name]])
+            results["variants"].append(row)
+            print(json.dumps(row), flush=True)
     results["reranker"] = rerankers["bf16"].describe()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1) + "\n")

@@ -173,12 +173,16 @@ def train(
     with progress_bar(out) as bars:
         steps_total = epochs * ((len(examples) + config.questions_per_step - 1) // config.questions_per_step)
         task = bars.add_task("training", total=steps_total)
-        steps = training.fit(
-            model,
-            examples,
-            config,
-            on_step=lambda loss: bars.update(task, advance=1, description=f"training (loss {loss:.3f})"),
-        )
+        losses: list[float] = []
+
+        def on_step(loss: float) -> None:
+            losses.append(loss)
+            recent = sum(losses[-50:]) / len(losses[-50:])
+            bars.update(task, advance=1, description=f"training (loss {recent:.3f})")
+            if len(losses) % 50 == 0:  # also readable when the output is a log file
+                bars.console.log(f"step {len(losses)}: mean loss of the last 50 steps {recent:.3f}")
+
+        steps = training.fit(model, examples, config, on_step=on_step)
     weights_sha256 = training.save_fp16(model, target)
     saved = training.check_saved(target, settings.rerank_max_tokens)
     scores["trained"] = training.dev_scores(dev, lambda d: training.rank_with(saved, d, top_n))
@@ -193,6 +197,8 @@ def train(
         "examples": len(examples),
         "negatives_per_question": len(examples[0].negatives) if examples else 0,
         "steps": steps,
+        "loss_first_50": round(sum(losses[:50]) / max(1, len(losses[:50])), 3),
+        "loss_last_50": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 3),
         "config": vars(config),
         "rerank_top_n": top_n,
         "scores": scores,

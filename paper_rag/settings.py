@@ -87,6 +87,11 @@ class Settings(BaseSettings):
         "auto",
         description="Like EMBEDDING_PRECISION, for the reranker: auto = bf16 autocast where the CPU is fast at it.",
     )
+    rerank_fusion_weight: float = Field(
+        0.0,
+        ge=0,
+        description="Weight of the fusion order against the cross-encoder's (reciprocal ranks); 0 = rerank only.",
+    )
     rerank_max_tokens: int = Field(256, ge=32, description="Word pieces of question + passage the reranker reads.")
     reranker_questions: Path = Field(
         PROJECT_ROOT / "corpus" / "reranker_questions.jsonl",

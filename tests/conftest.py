@@ -3,10 +3,12 @@ session-wide index of all of it, built by the real ingest job with the real embe
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -25,8 +27,10 @@ def corpus_pdf(paper_id: str) -> Path:
     return path
 
 
-def run_cli(*args: str, stdin: str | None = None, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    """Run `paper-rag` as a user would, in a fresh process."""
+def run_cli(
+    *args: str, stdin: str | None = None, timeout: float = 900, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `paper-rag` as a user would, in a fresh process (with `env` added to the environment)."""
     return subprocess.run(
         [sys.executable, "-c", "from cli.main import main; main()", *args],
         input=stdin,
@@ -34,7 +38,7 @@ def run_cli(*args: str, stdin: str | None = None, timeout: float = 900) -> subpr
         text=True,
         timeout=timeout,
         cwd=REPO,
-        env={**os.environ, "COLUMNS": "200"},
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
     )
 
 
@@ -61,6 +65,26 @@ def corpus_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = run_cli("ingest", "--data-dir", str(data_dir), "--pdf-dir", str(CORPUS_PDF_DIR), timeout=1800)
     assert result.returncode == 0, result.stderr[-3000:]
     return data_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_reranker(corpus_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A one-layer reranker student trained through the CLI on one paper's committed synthetic questions, written
+    where the default RERANKER_MODEL (corpus-minilm) finds it: DATA_DIR/models/reranker."""
+    rows = [json.loads(line) for line in (REPO / "corpus" / "reranker_questions.jsonl").read_text().splitlines()]
+    kept = [r for r in rows if r["status"] == "kept"]
+    paper = Counter(r["paper_id"] for r in kept).most_common(1)[0][0]
+    questions = tmp_path_factory.mktemp("reranker") / "questions.jsonl"
+    questions.write_text(
+        "".join(json.dumps(r | {"status": "unfiltered"}) + "\n" for r in kept if r["paper_id"] == paper)
+    )
+    env = {"RERANKER_QUESTIONS": str(questions), "DATA_DIR": str(corpus_data_dir)}
+    filtered = run_cli("reranker", "filter", env=env)
+    assert filtered.returncode == 0 and "kept" in filtered.stdout, filtered.stderr[-2000:]
+    model_dir = corpus_data_dir / "models" / "reranker"
+    trained = run_cli("reranker", "train", "--layers", "1", "--limit", "24", "--out", str(model_dir), env=env)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    return model_dir
 
 
 # --- the answering service: a real vLLM and a real uvicorn ---------------------------------------------------
@@ -106,8 +130,11 @@ def llm_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def live_service(corpus_data_dir: Path, llm_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> str:
-    """`paper-rag serve` in its own process on a copy of the corpus index (the embedded engine is one-process)."""
+def live_service(
+    corpus_data_dir: Path, tiny_reranker: Path, llm_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """`paper-rag serve` in its own process on a copy of the corpus index (the embedded engine is one-process),
+    with the test's tiny reranker found where the default setting looks (DATA_DIR/models/reranker)."""
     data_dir = tmp_path_factory.mktemp("service") / "data"
     shutil.copytree(corpus_data_dir, data_dir, ignore=shutil.ignore_patterns("pdf"))
     log = (data_dir / "serve.log").open("w")

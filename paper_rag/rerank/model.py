@@ -145,18 +145,27 @@ class Reranker:
         return [float(v) for v in values]
 
     def rerank(self, question: str, hits: Sequence[SearchHit], *, top_n: int | None = None) -> list[SearchHit]:
-        """The first `top_n` hits (default RERANK_TOP_N) by cross-encoder score, the rest after them in fusion
-        order; all in fusion order (unchanged) when the model is unavailable."""
+        """The first `top_n` hits (default RERANK_TOP_N) reordered, the rest after them in fusion order; all in
+        fusion order (unchanged) when the model is unavailable. Each reranked hit's score is the cross-encoder's."""
         self.warm_up()
         if self._model is None or not hits:
             return list(hits)
         n = top_n or self._settings.rerank_top_n
         head, tail = list(hits[:n]), list(hits[n:])
         scores = self.scores(question, [rerank_text(h) for h in head])
-        ranked = sorted(zip(head, scores, strict=True), key=lambda pair: -pair[1])
+        order = blended_order(scores, self._settings.rerank_fusion_weight)
         # The tail keeps fusion order below every reranked hit; its scores are not comparable, so it is
         # scored just below the lowest reranked one.
         floor = min(scores) - 1.0
-        return [SearchHit(hit.chunk, score) for hit, score in ranked] + [
+        return [SearchHit(head[i].chunk, scores[i]) for i in order] + [
             SearchHit(hit.chunk, floor - i * 1e-3) for i, hit in enumerate(tail)
         ]
+
+
+def blended_order(scores: Sequence[float], fusion_weight: float, k: int = 60) -> list[int]:
+    """Candidate indices (given in fusion order) by 1/(k + rerank rank) + w/(k + fusion rank): w = 0 is the
+    cross-encoder's order alone; w > 0 lets the fusion order break the cross-encoder's near-ties."""
+    by_score = sorted(range(len(scores)), key=lambda i: -scores[i])
+    rerank_rank = {index: rank for rank, index in enumerate(by_score, start=1)}
+    combined = {i: 1 / (k + rerank_rank[i]) + fusion_weight / (k + i + 1) for i in range(len(scores))}
+    return sorted(combined, key=lambda i: -combined[i])

@@ -7,11 +7,14 @@ import json
 import shutil
 from collections import Counter
 
+from fastapi.testclient import TestClient
+
 from paper_rag.rerank.model import Reranker, blended_order, resolve_reranker
 from paper_rag.rerank.question_filter import assign_status, copies_chunk, load_rows
 from paper_rag.rerank.questions import parse_questions
 from paper_rag.schema import Chunk, SearchHit
 from paper_rag.settings import PROJECT_ROOT, Settings
+from service.api.app import create_app
 from tests.conftest import run_cli
 
 QUESTIONS = PROJECT_ROOT / "corpus" / "reranker_questions.jsonl"
@@ -81,16 +84,15 @@ def test_default_reranker_is_the_one_trained_in_the_data_dir_else_unavailable_wi
 
 
 def test_a_reranker_trained_here_is_what_search_uses(tiny_reranker, corpus_data_dir, tmp_path):
-    """The tiny student (trained by the fixture through the CLI) is what the default setting loads; the fusion
-    order comes back under --no-rerank; damaged weights are refused by their sha256 and search still answers."""
+    """The tiny student trained by the fixture through the CLI: search uses it, --no-rerank gives the fusion
+    order, and damaged weights are refused by their sha256 while search still answers."""
     manifest = json.loads((tiny_reranker / "manifest.json").read_text())
     assert manifest["layers"] == 1 and manifest["steps"] > 0 and manifest["questions"] <= 24
     assert set(manifest["scores"]) == {"fusion", "untrained_base", "trained"}
     question = "How does the model handle long input sequences?"
-    env = {"DATA_DIR": str(corpus_data_dir)}
+    env = {"DATA_DIR": str(corpus_data_dir), "RERANKER_MODEL": str(tiny_reranker)}
     reranked = json.loads(run_cli("search", question, "--json", "--k", "5", env=env).stdout)
     assert reranked["reranker"]["state"] == "available" and reranked["reranker"]["applied"]
-    assert reranked["reranker"]["path"] == str(tiny_reranker)
     assert reranked["reranker"]["manifest"]["weights_sha256"] == manifest["weights_sha256"]
     fusion = json.loads(run_cli("search", question, "--json", "--k", "5", "--no-rerank", env=env).stdout)
     assert fusion["reranker"]["applied"] is False and len(fusion["results"]) == 5
@@ -106,6 +108,28 @@ def test_a_reranker_trained_here_is_what_search_uses(tiny_reranker, corpus_data_
     )
     assert refused["reranker"]["state"] == "unavailable" and "sha256" in refused["reranker"]["reason"]
     assert [r["text"] for r in refused["results"]] == [r["text"] for r in fusion["results"]]
+
+
+def test_the_service_loads_a_reranker_from_the_data_dir_by_default_and_names_it(
+    tiny_reranker, corpus_data_dir, tmp_path
+):
+    data_dir = tmp_path / "data"
+    shutil.copytree(corpus_data_dir, data_dir, ignore=shutil.ignore_patterns("pdf"))
+    shutil.copytree(tiny_reranker, data_dir / "models" / "reranker")
+    settings = Settings(data_dir=data_dir, llm_base_url="http://127.0.0.1:9/v1", llm_timeout_s=5)
+    with TestClient(create_app(settings)) as client:
+        ready = client.get("/readyz").json()  # 503: no generator here, but the reranker is named
+        assert ready["reranker"]["state"] == "available" and ready["reranker"]["model"] == "corpus-minilm"
+        assert ready["reranker"]["path"] == str(data_dir / "models" / "reranker")
+        assert ready["reranker"]["manifest"]["weights_sha256"]
+        params = {"q": "How many GPU hours did training take?", "k": 10}
+        reranked = client.get("/v1/search", params=params).json()
+        fusion = client.get("/v1/search", params=params | {"rerank": "false"}).json()
+        wider = client.get("/v1/search", params=params | {"rerank": "false", "k": 30}).json()
+    assert reranked["reranker"]["applied"] is True and fusion["reranker"]["applied"] is False
+    # The reranked ten come from the fused candidates (RERANK_CANDIDATES = 30).
+    assert {r["text"] for r in reranked["results"]} <= {r["text"] for r in wider["results"]}
+    assert len(reranked["results"]) == len(fusion["results"]) == 10
 
 
 def test_blended_order_is_the_cross_encoders_at_weight_0_and_lets_fusion_break_near_ties():

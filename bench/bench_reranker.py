@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from paper_rag.index import open_index  # noqa: E402
-from paper_rag.rerank.model import Reranker, blended_order  # noqa: E402
+from paper_rag.rerank.model import Reranker, reorder  # noqa: E402
 from paper_rag.retrieval import Retriever  # noqa: E402
 from paper_rag.schema import SearchHit  # noqa: E402
 from paper_rag.settings import Settings  # noqa: E402
@@ -103,8 +103,7 @@ def main() -> None:
             for name, items in sets.items():
                 ranks = []
                 for item, hits, (scores, _) in zip(items, candidates[name], scored[name], strict=True):
-                    head = hits[:top_n]
-                    ranks.append(first_gold_rank(item, [head[i] for i in blended_order(scores, weight)] + hits[top_n:]))
+                    ranks.append(first_gold_rank(item, reorder(hits, scores, weight)))
                 row[name] = summary(ranks, [ms for _, ms in scored[name]])
             results["variants"].append(row)
             print(json.dumps(row), flush=True)

@@ -11,18 +11,16 @@ from typing import Annotated
 
 import click
 import typer
-from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
+from cli.common import EXIT_PARTIAL, EXIT_USAGE, DataDir, err, open_index_or_exit, out, settings_for
 from cli.progress import RichIngestProgress
 from cli.reranker import reranker_app
 from ingest.corpus import fetch_corpus
 from ingest.pipeline import Ingestor, list_pdfs
 from paper_rag.embedder import ModelUnavailableError
-from paper_rag.index import IndexUnavailableError, PaperIndex, open_index
 from paper_rag.retrieval import Retriever
-from paper_rag.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 corpus_app = typer.Typer(no_args_is_help=True, help="The corpus of papers: fetch the PDFs.")
@@ -30,24 +28,6 @@ app.add_typer(corpus_app, name="corpus")
 llm_app = typer.Typer(no_args_is_help=True, help="The local vLLM generator: start, stop, status.")
 app.add_typer(llm_app, name="llm")
 app.add_typer(reranker_app, name="reranker")
-out = Console()
-err = Console(stderr=True)
-
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data folder (default: DATA_DIR or ./data).")]
-EXIT_PARTIAL, EXIT_USAGE = 2, 1
-
-
-def _settings(data_dir: Path | None, **overrides: object) -> Settings:
-    values = {k: v for k, v in {"data_dir": data_dir, **overrides}.items() if v is not None}
-    return Settings(**values)  # type: ignore[arg-type]
-
-
-def _open_index(settings: Settings) -> PaperIndex:
-    try:
-        return open_index(settings)
-    except IndexUnavailableError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(EXIT_USAGE) from exc
 
 
 @corpus_app.command("fetch")
@@ -57,7 +37,7 @@ def corpus_fetch(
     no_arxiv: Annotated[bool, typer.Option("--no-arxiv", help="Copy from CORPUS_MIRROR only.")] = False,
 ) -> None:
     """Put the manifest's PDFs in the PDF dir: from arXiv when reachable, else from CORPUS_MIRROR."""
-    settings = _settings(data_dir, pdf_dir=pdf_dir)
+    settings = settings_for(data_dir, pdf_dir=pdf_dir)
     outcomes = fetch_corpus(
         settings,
         use_arxiv=not no_arxiv,
@@ -82,7 +62,7 @@ def ingest(
     paper: Annotated[list[str] | None, typer.Option("--paper", help="Only this paper id (repeatable).")] = None,
 ) -> None:
     """Parse, chunk, embed and index the PDFs. Unchanged files are skipped; changed ones replaced."""
-    settings = _settings(data_dir, pdf_dir=pdf_dir)
+    settings = settings_for(data_dir, pdf_dir=pdf_dir)
     folder = settings.resolved_pdf_dir
     if not folder.is_dir():
         err.print(f"[red]error:[/] PDF folder {folder} does not exist: run `paper-rag corpus fetch` or pass --pdf-dir.")
@@ -91,7 +71,7 @@ def ingest(
     if not files:
         err.print(f"[red]error:[/] no PDFs to ingest in {folder}" + (f" for {paper}" if paper else ""))
         raise typer.Exit(EXIT_USAGE)
-    index = _open_index(settings)
+    index = open_index_or_exit(settings)
     started = time.perf_counter()
     try:
         with RichIngestProgress(err) as progress:
@@ -128,8 +108,8 @@ def ingest(
 @app.command()
 def delete(paper_id: str, data_dir: DataDir = None) -> None:
     """Remove a paper's chunks from the index."""
-    settings = _settings(data_dir)
-    index = _open_index(settings)
+    settings = settings_for(data_dir)
+    index = open_index_or_exit(settings)
     try:
         removed = Ingestor(settings=settings, index=index).delete(paper_id)
     finally:
@@ -140,8 +120,8 @@ def delete(paper_id: str, data_dir: DataDir = None) -> None:
 @app.command()
 def papers(data_dir: DataDir = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List what is indexed: id, title, pages, chunks, when it was ingested."""
-    settings = _settings(data_dir)
-    index = _open_index(settings)
+    settings = settings_for(data_dir)
+    index = open_index_or_exit(settings)
     try:
         records = sorted(Ingestor(settings=settings, index=index).state.papers.values(), key=lambda r: r.paper_id)
     finally:
@@ -173,8 +153,8 @@ def search(
     from paper_rag.rerank.model import Reranker
     from paper_rag.search import ranked_search
 
-    settings = _settings(data_dir)
-    index = _open_index(settings)
+    settings = settings_for(data_dir)
+    index = open_index_or_exit(settings)
     retriever = Retriever(settings=settings, index=index)
     reranker = Reranker(settings=settings)
     if rerank:
@@ -223,7 +203,7 @@ def serve(
 
     from service.api.app import create_app
 
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     err.print(f"paper-rag serving on [bold]http://{host}:{port}/[/] (API docs at /docs)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
@@ -242,7 +222,7 @@ def ask(
     from service.answering import GenerationFailedError
     from service.pipeline import build_pipeline
 
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     state = build_pipeline(settings)
     if state.answers is None or state.index is None:
         err.print(f"[red]error:[/] {state.index_error}")
@@ -309,7 +289,7 @@ def evaluate(
         err.print(f"[red]error:[/] unknown configurations {sorted(unknown)}; choose from {list(RETRIEVAL_CONFIGS)}")
         raise typer.Exit(EXIT_USAGE)
     report = run_evaluation(
-        _settings(data_dir),
+        settings_for(data_dir),
         golden=golden or DEFAULT_GOLDEN,
         configs=chosen,
         judge_url=judge_url,
@@ -330,7 +310,7 @@ def llm_start(data_dir: DataDir = None) -> None:
     from service.llm_server import LlmServerError, start
     from service.local_model import ModelSetupError
 
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     err.print(f"starting vLLM on {settings.llm_base_url} (1.5–3 min on CPU); log: {settings.data_dir}/logs/vllm.log")
     try:
         current = start(settings)
@@ -345,7 +325,7 @@ def llm_stop(data_dir: DataDir = None) -> None:
     """Stop the local vLLM server started by `llm start`."""
     from service.llm_server import stop
 
-    out.print("stopped" if stop(_settings(data_dir)) else "not running")
+    out.print("stopped" if stop(settings_for(data_dir)) else "not running")
 
 
 @llm_app.command("status")
@@ -353,7 +333,7 @@ def llm_status(data_dir: DataDir = None) -> None:
     """Is the local vLLM running, and does it serve the configured model?"""
     from service.llm_server import status
 
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     current = status(settings)
     out.print(
         f"running: {current.running} (pid {current.pid}); serving {settings.llm_model}: {current.ready}; "

@@ -1,4 +1,5 @@
-"""Progress bars for ingest: one over files, one over the current paper's embedding batches."""
+"""Progress bars: for ingest one over files and one over the current paper's embedding batches; for the other
+long jobs (question writing, training) one bar with the time left."""
 
 from __future__ import annotations
 
@@ -6,9 +7,20 @@ from pathlib import Path
 from types import TracebackType
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ingest.pipeline import FileOutcome, IngestProgress
+
+
+def progress_bar(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
 
 
 class RichIngestProgress(IngestProgress):

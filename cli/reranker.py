@@ -6,39 +6,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from paper_rag.index import IndexUnavailableError, open_index
+from cli.common import DataDir, err, open_index_or_exit, out, settings_for
+from cli.progress import progress_bar
+from paper_rag.schema import Chunk
 from paper_rag.settings import Settings
 
 reranker_app = typer.Typer(no_args_is_help=True, help="The cross-encoder reranker: training data and training.")
-out = Console()
-err = Console(stderr=True)
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data folder (default: DATA_DIR or ./data).")]
 
 
-def progress_bar(console: Console) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-    )
-
-
-def _settings(data_dir: Path | None) -> Settings:
-    return Settings(data_dir=data_dir) if data_dir else Settings()
-
-
-def _index_chunks(settings: Settings) -> list:
-    try:
-        index = open_index(settings)
-    except IndexUnavailableError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(1) from exc
+def _index_chunks(settings: Settings) -> list[Chunk]:
+    index = open_index_or_exit(settings)
     try:
         return list(index.chunks())
     finally:
@@ -56,7 +34,7 @@ def questions(
     """Have the configured LLM write questions for body chunks; appends to RERANKER_QUESTIONS."""
     from paper_rag.rerank.questions import QuestionWriter, chunk_key, done_keys, sample_order
 
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     path = settings.reranker_questions
     done = done_keys(path)
     todo = [c for c in sample_order(_index_chunks(settings)) if chunk_key(c) not in done][:limit]
@@ -79,11 +57,7 @@ def _retriever_search(settings: Settings, k: int):
     """Hybrid search over the index (opened for the caller, who closes it), as the answer path runs it."""
     from paper_rag.retrieval import Retriever
 
-    try:
-        index = open_index(settings)
-    except IndexUnavailableError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(1) from exc
+    index = open_index_or_exit(settings)
     retriever = Retriever(settings=settings, index=index)
     retriever.warm_up()
     return index, lambda questions: retriever.search_many(questions, k=k)
@@ -97,15 +71,16 @@ def filter_questions(data_dir: DataDir = None) -> None:
 
     from eval.harness import DEFAULT_GOLDEN
     from paper_rag.rerank.question_filter import (
+        RETRIEVAL_K,
         assign_status,
         golden_question_terms,
         load_rows,
         save_rows,
     )
 
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     rows = load_rows(settings.reranker_questions)
-    index, search = _retriever_search(settings, settings.rerank_candidates)
+    index, search = _retriever_search(settings, RETRIEVAL_K)
     try:
         with progress_bar(out) as bars:
             task = bars.add_task("questions", total=len(rows))
@@ -141,7 +116,7 @@ def train(
     from paper_rag.rerank.model import trained_reranker_dir
     from paper_rag.rerank.question_filter import load_rows
 
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     rows = [r for r in load_rows(settings.reranker_questions) if r.get("status") == "kept"][:limit]
     if not rows:
         err.print(

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from eval.judge import RagasJudge
 from paper_rag.index import PaperIndex
-from paper_rag.rerank.model import Reranker, rerank_text
+from paper_rag.rerank.model import Reranker, reorder, rerank_text
 from paper_rag.retrieval import Retriever
 from paper_rag.schema import DEFAULT_SEARCH_KINDS, SearchHit
 from paper_rag.search import ranked_search
@@ -83,8 +83,7 @@ def retrieval_searchers(
         hits = retriever.search(question, k=settings.rerank_candidates)
         head = hits[: settings.rerank_top_n]
         scores = untrained[0].predict([(question, rerank_text(h)) for h in head], show_progress_bar=False)
-        order = sorted(range(len(head)), key=lambda i: -float(scores[i]))
-        return ([head[i] for i in order] + hits[len(head) :])[:10]
+        return reorder(hits, [float(s) for s in scores])[:10]
 
     return {
         "dense": lambda q: retriever.search(q, k=10, mode="dense"),

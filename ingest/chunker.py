@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from itertools import groupby
 from typing import TYPE_CHECKING
 
-from ingest.pdf_text import _CAPTION, Paragraph
+from ingest.pdf_text import CAPTION, Paragraph
 from paper_rag.embedder import PACKAGED_MODEL, load_tokenizer, model_info
 from paper_rag.schema import Chunk, SectionKind
 from paper_rag.text import split_sentences
@@ -100,7 +100,7 @@ def _units(sentences: list[Sentence], size: int, tokenizer: PreTrainedTokenizerB
     while position < len(sentences):
         sentence = sentences[position]
         following = sentences[position + 1] if position + 1 < len(sentences) else None
-        if following is None or not _CAPTION.match(sentence.text) or sentence.tokens > size // 2:
+        if following is None or not CAPTION.match(sentence.text) or sentence.tokens > size // 2:
             units.extend(_windows(sentence, size, tokenizer))
             position += 1
             continue

@@ -33,7 +33,7 @@ _NAMED = re.compile(
     r"supplementary material)$",
     re.IGNORECASE,
 )
-_CAPTION = re.compile(r"^(Table|Figure|Fig\.)\s+\d+[:.]")
+CAPTION = re.compile(r"^(Table|Figure|Fig\.)\s+\d+[:.]")
 
 
 class PdfError(Exception):
@@ -317,7 +317,7 @@ def _append_paragraphs(
             last is None
             or gap > 0.7 * row.size
             or gap < -row.size  # vertical gap, or a column jump
-            or _CAPTION.match(row.text) is not None
+            or CAPTION.match(row.text) is not None
         )
         if new_paragraph:
             flush()

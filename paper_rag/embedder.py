@@ -136,6 +136,11 @@ def cpu_has_fast_bf16() -> bool:
     return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
 
 
+def bf16_wanted(precision: str) -> bool:
+    """A precision setting (auto | fp32 | bf16) resolved: auto means bf16 autocast where the CPU is fast at it."""
+    return precision == "bf16" or (precision == "auto" and cpu_has_fast_bf16())
+
+
 class Embedder:
     """Call warm_up() once (loads the model), then embed_passages / embed_query."""
 
@@ -190,8 +195,7 @@ class Embedder:
 
     @property
     def uses_bf16(self) -> bool:
-        precision = self._settings.embedding_precision
-        return precision == "bf16" or (precision == "auto" and cpu_has_fast_bf16())
+        return bf16_wanted(self._settings.embedding_precision)
 
     def embed_query(self, text: str) -> list[float]:
         return self._query_batcher(text)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from paper_rag.embedder import cpu_has_fast_bf16, file_sha256
+from paper_rag.embedder import bf16_wanted, file_sha256
 from paper_rag.schema import SearchHit
 from paper_rag.settings import PROJECT_ROOT, Settings
 
@@ -128,8 +128,7 @@ class Reranker:
 
     @property
     def uses_bf16(self) -> bool:
-        precision = self._settings.reranker_precision
-        return precision == "bf16" or (precision == "auto" and cpu_has_fast_bf16())
+        return bf16_wanted(self._settings.reranker_precision)
 
     def scores(self, question: str, texts: Sequence[str]) -> list[float]:
         import torch
@@ -150,16 +149,20 @@ class Reranker:
         self.warm_up()
         if self._model is None or not hits:
             return list(hits)
-        n = top_n or self._settings.rerank_top_n
-        head, tail = list(hits[:n]), list(hits[n:])
+        head = hits[: top_n or self._settings.rerank_top_n]
         scores = self.scores(question, [rerank_text(h) for h in head])
-        order = blended_order(scores, self._settings.rerank_fusion_weight)
-        # The tail keeps fusion order below every reranked hit; its scores are not comparable, so it is
-        # scored just below the lowest reranked one.
-        floor = min(scores) - 1.0
-        return [SearchHit(head[i].chunk, scores[i]) for i in order] + [
-            SearchHit(hit.chunk, floor - i * 1e-3) for i, hit in enumerate(tail)
-        ]
+        return reorder(hits, scores, self._settings.rerank_fusion_weight)
+
+
+def reorder(hits: Sequence[SearchHit], scores: Sequence[float], fusion_weight: float = 0.0) -> list[SearchHit]:
+    """The first len(scores) hits (fusion order) reordered by their cross-encoder scores (blended with the fusion
+    order by `fusion_weight`) and scored by them; the rest after them, in fusion order."""
+    head, tail = hits[: len(scores)], hits[len(scores) :]
+    # The tail's fusion scores are not comparable with the cross-encoder's: it is scored just below the lowest.
+    floor = min(scores, default=0.0) - 1.0
+    return [SearchHit(head[i].chunk, scores[i]) for i in blended_order(scores, fusion_weight)] + [
+        SearchHit(hit.chunk, floor - i * 1e-3) for i, hit in enumerate(tail)
+    ]
 
 
 def blended_order(scores: Sequence[float], fusion_weight: float, k: int = 60) -> list[int]:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 
+from paper_rag.rerank.question_filter import load_rows
 from paper_rag.schema import Chunk
 from paper_rag.settings import Settings
 
@@ -54,8 +55,12 @@ class GeneratedQuestion:
         return json.dumps(asdict(self), ensure_ascii=False)
 
 
+def _key(paper_id: str, text: str) -> str:
+    return hashlib.sha1(f"{paper_id}\n{text}".encode()).hexdigest()
+
+
 def chunk_key(chunk: Chunk) -> str:
-    return hashlib.sha1(f"{chunk.paper_id}\n{chunk.text}".encode()).hexdigest()
+    return _key(chunk.paper_id, chunk.text)
 
 
 def sample_order(chunks: Iterable[Chunk]) -> list[Chunk]:
@@ -99,14 +104,8 @@ def parse_questions(reply: str, kinds: list[str]) -> list[tuple[str, str]]:
 
 
 def done_keys(path: Path) -> set[str]:
-    if not path.exists():
-        return set()
-    keys = set()
-    for line in path.read_text().splitlines():
-        if line.strip():
-            row = json.loads(line)
-            keys.add(hashlib.sha1(f"{row['paper_id']}\n{row['chunk_text']}".encode()).hexdigest())
-    return keys
+    """Keys of the chunks that already have questions in `path`."""
+    return {_key(row["paper_id"], row["chunk_text"]) for row in load_rows(path)}
 
 
 class QuestionWriter:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from paper_rag.rerank.model import MANIFEST, WEIGHTS, load_cross_encoder, rerank_text
+from paper_rag.rerank.model import MANIFEST, WEIGHTS, load_cross_encoder, reorder, rerank_text
 from paper_rag.rerank.question_filter import ties_back
 from paper_rag.schema import Chunk, SearchHit
 
@@ -120,8 +120,7 @@ def dev_scores(dev: Sequence[DevQuestion], order: Callable[[DevQuestion], Sequen
 def rank_with(model: Any, dev_question: DevQuestion, top_n: int) -> list[SearchHit]:
     head = dev_question.candidates[:top_n]
     scores = model.predict([(dev_question.row["question"], rerank_text(h)) for h in head], show_progress_bar=False)
-    order = sorted(range(len(head)), key=lambda i: -float(scores[i]))
-    return [head[i] for i in order] + list(dev_question.candidates[top_n:])
+    return reorder(dev_question.candidates, [float(s) for s in scores])
 
 
 def student(model: Any, layers: int) -> None:

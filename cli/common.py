@@ -1,0 +1,31 @@
+"""What every `paper-rag` command shares: the consoles, the --data-dir option, settings, opening the index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from paper_rag.index import IndexUnavailableError, PaperIndex, open_index
+from paper_rag.settings import Settings
+
+out = Console()
+err = Console(stderr=True)
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data folder (default: DATA_DIR or ./data).")]
+EXIT_PARTIAL, EXIT_USAGE = 2, 1
+
+
+def settings_for(data_dir: Path | None, **overrides: object) -> Settings:
+    """Settings from the environment, with the options given on the command line over them."""
+    values = {k: v for k, v in {"data_dir": data_dir, **overrides}.items() if v is not None}
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def open_index_or_exit(settings: Settings) -> PaperIndex:
+    try:
+        return open_index(settings)
+    except IndexUnavailableError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from paper_rag.index import IndexUnavailableError, PaperIndex, open_index
@@ -20,7 +21,13 @@ EXIT_PARTIAL, EXIT_USAGE = 2, 1
 def settings_for(data_dir: Path | None, **overrides: object) -> Settings:
     """Settings from the environment, with the options given on the command line over them."""
     values = {k: v for k, v in {"data_dir": data_dir, **overrides}.items() if v is not None}
-    return Settings(**values)  # type: ignore[arg-type]
+    try:
+        return Settings(**values)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        for problem in exc.errors():
+            name = ".".join(str(part) for part in problem["loc"]).upper()
+            err.print(f"[red]error:[/] setting {name}: {problem['msg']}")
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 def open_index_or_exit(settings: Settings) -> PaperIndex:

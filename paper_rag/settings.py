@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # How hybrid search merges its two legs: reciprocal rank fusion, or distribution-based score fusion
 # (each leg's scores normalized by their mean +- 3 standard deviations, then summed).
@@ -170,16 +171,55 @@ class Settings(BaseSettings):
     )
 
     # --- service ---------------------------------------------------------------------------------
-    api_key: str | None = Field(None, description="When set, /v1/* requires `Authorization: Bearer <key>`.")
-    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS.")
+    api_key: str | None = Field(
+        None, description="When set, /v1/* requires `Authorization: Bearer <key>`; set but empty is refused."
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Origins allowed by CORS: a JSON list or comma-separated."
+    )
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused with 422.")
-    max_request_bytes: int = Field(64_000, description="Larger request bodies are refused with 413.")
+    max_message_chars: int = Field(
+        8000, ge=100, description="Longer conversation messages are refused with 422 (answers quoted back included)."
+    )
+    history_messages: int = Field(
+        8, ge=0, description="Conversation messages (newest) the follow-up rewrite reads; the server keeps as many."
+    )
+    max_request_bytes: int = Field(
+        64_000, ge=1000, description="Larger request bodies are refused with 413, whatever the transfer encoding."
+    )
+    request_body_timeout_s: float = Field(
+        10.0, gt=0, description="A request body not received in full by then is refused with 408."
+    )
+    max_pending_answers: int = Field(
+        16,
+        ge=1,
+        description="Answers in progress at once (/v1/ask, /v1/chat); more get 503 with Retry-After, not a queue.",
+    )
+    retry_after_s: int = Field(5, ge=1, description="Retry-After sent with the 503 when the answer queue is full.")
 
     # --- corpus fetch ------------------------------------------------------------------------------
     arxiv_pdf_url: str = Field("https://arxiv.org/pdf/{arxiv_id}", description="arXiv PDF URL template.")
     fetch_delay_s: float = Field(3.0, ge=0, description="Pause between arXiv downloads (their polite rate).")
     fetch_retries: int = Field(3, ge=1, description="Attempts per paper before falling back to the mirror.")
     fetch_timeout_s: float = Field(20.0, gt=0, description="Per-request timeout for arXiv downloads.")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        """`CORS_ORIGINS` may be a JSON list or a comma-separated list of origins."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [origin.strip() for origin in text.split(",") if origin.strip()]
+        return value
+
+    @field_validator("api_key")
+    @classmethod
+    def _key(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("API_KEY is set but empty: set a key, or unset API_KEY to run without authentication")
+        return value
 
     @property
     def resolved_pdf_dir(self) -> Path:

@@ -68,6 +68,24 @@ def corpus_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def small_settings(tmp_path_factory: pytest.TempPathFactory):
+    """Settings of a DATA_DIR holding one real paper, ingested by the real job; the generator is a closed port,
+    as when vLLM is not running."""
+    from ingest.pipeline import Ingestor, list_pdfs
+    from paper_rag.index import open_index
+    from paper_rag.settings import Settings
+
+    data_dir = tmp_path_factory.mktemp("small")
+    (data_dir / "pdf").mkdir()
+    (data_dir / "pdf" / "1706.03762.pdf").write_bytes(corpus_pdf("1706.03762").read_bytes())
+    settings = Settings(data_dir=data_dir, llm_base_url="http://127.0.0.1:9/v1", llm_timeout_s=5)
+    index = open_index(settings)
+    Ingestor(settings=settings, index=index).run(list_pdfs(settings.resolved_pdf_dir))
+    index.close()
+    return settings
+
+
+@pytest.fixture(scope="session")
 def tiny_reranker(corpus_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A one-layer reranker student trained through the CLI on one paper's committed synthetic questions (plumbing:
     its order is not better than fusion, so the live service keeps the default, which finds none)."""

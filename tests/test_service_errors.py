@@ -3,27 +3,10 @@
 
 from __future__ import annotations
 
-import pytest
 from fastapi.testclient import TestClient
 
-from ingest.pipeline import Ingestor, list_pdfs
 from paper_rag.index import open_index
-from paper_rag.settings import Settings
 from service.api.app import create_app
-
-
-@pytest.fixture(scope="module")
-def small_settings(tmp_path_factory) -> Settings:
-    from tests.conftest import corpus_pdf
-
-    data_dir = tmp_path_factory.mktemp("small")
-    (data_dir / "pdf").mkdir()
-    (data_dir / "pdf" / "1706.03762.pdf").write_bytes(corpus_pdf("1706.03762").read_bytes())
-    settings = Settings(data_dir=data_dir, llm_base_url="http://127.0.0.1:9/v1", llm_timeout_s=5)
-    index = open_index(settings)
-    Ingestor(settings=settings, index=index).run(list_pdfs(settings.resolved_pdf_dir))
-    index.close()
-    return settings
 
 
 def test_generator_down_gives_503_with_the_passages(small_settings):

@@ -7,15 +7,20 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from paper_rag.settings import Settings
-from service.api.deps import AppState
+from service.api.deps import AnswerSlots, AppState, Conversations
+from service.api.errors import error_response
+from service.api.guards import RequestGuard
 from service.api.routes import ask, chat, health, search
 from service.pipeline import build_pipeline
 
@@ -31,6 +36,8 @@ def build_state(settings: Settings) -> AppState:
         index=pipeline.index,
         index_error=pipeline.index_error,
         answers=pipeline.answers,
+        conversations=Conversations(keep=settings.history_messages),
+        slots=AnswerSlots(settings.max_pending_answers),
     )
 
 
@@ -55,6 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
+    # Added first, so it runs inside CORS: a preflight is answered without a key, and a 401 carries CORS headers.
+    app.add_middleware(RequestGuard, settings=settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -63,25 +72,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
         )
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next):  # type: ignore[no-untyped-def]
-        authorized = request.headers.get("authorization") == f"Bearer {settings.api_key}"
-        if request.url.path.startswith("/v1/") and settings.api_key and not authorized:
-            return JSONResponse({"detail": "missing or wrong API key (Authorization: Bearer <API_KEY>)"}, 401)
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.max_request_bytes:
-            return JSONResponse({"detail": f"request body over {settings.max_request_bytes} bytes"}, 413)
-        return await call_next(request)
-
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
-        return JSONResponse({"detail": problems}, 422)
+        return error_response(422, problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error_response(exc.status_code, str(exc.detail), headers=dict(exc.headers or {}))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s", request.url.path)
-        return JSONResponse({"detail": f"internal error ({type(exc).__name__}); see the server log"}, 500)
+        return error_response(500, f"internal error ({type(exc).__name__}); see the server log")
 
     @app.get("/", include_in_schema=False)
     async def page() -> Response:
@@ -92,4 +95,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in (ask.router, chat.router, search.router, health.router):
         app.include_router(router)
+    app.openapi = lambda: openapi_document(app, settings)  # type: ignore[method-assign]
     return app
+
+
+def openapi_document(app: FastAPI, settings: Settings) -> dict[str, Any]:
+    """FastAPI's document plus the bearer-key scheme on every /v1 operation (required when API_KEY is set)."""
+    if app.openapi_schema is None:
+        document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        document.setdefault("components", {})["securitySchemes"] = {
+            "apiKey": {"type": "http", "scheme": "bearer", "description": "The API_KEY setting, when it is set."}
+        }
+        for path, operations in document["paths"].items():
+            if path.startswith("/v1/"):
+                for operation in operations.values():
+                    operation["security"] = [{"apiKey": []}] if settings.api_key else [{}, {"apiKey": []}]
+        app.openapi_schema = document
+    return app.openapi_schema

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -17,19 +19,54 @@ from service.generator import Message
 
 @dataclass
 class Conversations:
-    """Server-side conversation memory for clients that send only a conversation id (bounded, in memory)."""
+    """Server-side conversation memory for clients that send only a conversation id: at most `limit`
+    conversations (the oldest forgotten first), each keeping its newest `keep` messages."""
 
     limit: int = 1000
+    keep: int = 8
     turns: dict[str, list[Message]] = field(default_factory=dict)
 
     def history(self, conversation_id: str | None) -> tuple[str, list[Message]]:
         if conversation_id and conversation_id in self.turns:
-            return conversation_id, self.turns[conversation_id]
+            return conversation_id, list(self.turns[conversation_id])
         new_id = conversation_id or uuid.uuid4().hex
         if len(self.turns) >= self.limit:
             self.turns.pop(next(iter(self.turns)))
         self.turns[new_id] = []
-        return new_id, self.turns[new_id]
+        return new_id, []
+
+    def remember(self, conversation_id: str, question: str, answer: str) -> None:
+        turns = self.turns.setdefault(conversation_id, [])
+        turns += [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+        del turns[: max(0, len(turns) - self.keep)]
+
+
+class AnswerSlots:
+    """Back-pressure: at most `limit` answers in progress; one more is refused at once (503 with Retry-After)
+    rather than queued behind the generator without bound."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_progress = 0
+
+    @property
+    def full(self) -> bool:
+        return self.in_progress >= self.limit
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        if self.full:
+            raise AnswerQueueFullError(self.limit)
+        self.in_progress += 1
+        try:
+            yield
+        finally:
+            self.in_progress -= 1
+
+
+class AnswerQueueFullError(RuntimeError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"{limit} answers are in progress, the most this service takes at once: retry shortly")
 
 
 @dataclass
@@ -40,6 +77,7 @@ class AppState:
     index_error: str
     answers: AnswerService | None
     conversations: Conversations = field(default_factory=Conversations)
+    slots: AnswerSlots = field(default_factory=lambda: AnswerSlots(16))
 
 
 def get_state(request: Request) -> AppState:

@@ -2,29 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from service.answer_models import AbstainCode, Citation, Flag
+from service.api.validation import Text
+
+PaperId = Annotated[Text, StringConstraints(min_length=1, max_length=100)]
 
 
 class AskRequest(BaseModel):
-    question: str = Field(..., description="The question; empty or over-long questions are refused with 422.")
-    papers: list[str] | None = Field(None, description="Only search these paper ids.")
+    question: Text = Field(
+        ..., description="The question; empty, over-long or not valid UTF-8 questions are refused with 422."
+    )
+    papers: list[PaperId] | None = Field(
+        None, max_length=100, description="Only search these paper ids (GET /v1/papers); an unknown id is a 422."
+    )
     k: int | None = Field(None, ge=1, le=20, description="Passages to put in the prompt.")
 
 
 class ChatMessage(BaseModel):
     role: Literal["user", "assistant"]
-    content: str
+    content: Text = Field(..., description="At most MAX_MESSAGE_CHARS characters.")
 
 
 class ChatRequest(AskRequest):
     messages: list[ChatMessage] = Field(
-        default_factory=list, description="The conversation so far, carried by the client (oldest first)."
+        default_factory=list,
+        max_length=200,
+        description="The conversation so far, carried by the client (oldest first); the newest HISTORY_MESSAGES "
+        "are read.",
     )
-    conversation_id: str | None = Field(None, description="Or let the server carry it: send the id it returned.")
+    conversation_id: str | None = Field(
+        None,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Or let the server carry it: send the id it returned (letters, digits, _ and -).",
+    )
 
 
 class EvidenceEntry(BaseModel):

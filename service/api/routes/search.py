@@ -9,23 +9,26 @@ from fastapi import APIRouter, HTTPException, Query
 
 from paper_rag.search import ranked_search
 from service.api.deps import StateDep
-from service.api.validation import checked_question
+from service.api.errors import V1_ERRORS, declared
+from service.api.schemas import PaperId
+from service.api.validation import Text, checked_papers, checked_question
 
 router = APIRouter(prefix="/v1", tags=["search"])
 
 
-@router.get("/search")
+@router.get("/search", responses=declared(*V1_ERRORS, 503))
 async def search(
     state: StateDep,
-    q: Annotated[str, Query(description="The question.")],
+    q: Annotated[Text, Query(description="The question.")],
     k: Annotated[int, Query(ge=1, le=100)] = 10,
-    paper: Annotated[list[str] | None, Query(description="Only these paper ids.")] = None,
+    paper: Annotated[list[PaperId] | None, Query(max_length=100, description="Only these paper ids.")] = None,
     rerank: Annotated[bool, Query(description="false: the fusion order, without the cross-encoder.")] = True,
 ) -> dict[str, Any]:
     """The order the answer path uses: hybrid candidates, then the cross-encoder (unless rerank=false)."""
     if state.answers is None:
         raise HTTPException(503, f"the index is unavailable: {state.index_error}")
     question = checked_question(q, state.settings)
+    papers = checked_papers(paper, state.catalog)
     answers = state.answers
     hits = await asyncio.to_thread(
         lambda: ranked_search(
@@ -34,7 +37,7 @@ async def search(
             retriever=answers.retriever,
             reranker=answers.reranker,
             k=k,
-            paper_ids=paper,
+            paper_ids=papers,
             rerank=rerank,
         )
     )
@@ -45,7 +48,7 @@ async def search(
     }
 
 
-@router.get("/papers")
+@router.get("/papers", responses=declared(*V1_ERRORS))
 async def papers(state: StateDep) -> dict[str, Any]:
     state.catalog.reload()
     return {

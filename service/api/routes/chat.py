@@ -24,6 +24,17 @@ SSE_DESCRIPTION = """Server-Sent Events, in this order: `token` ({"text"}) as th
 ({"citations"}), then `done` (the /v1/ask response plus `conversation_id`); or `error` ({"message", "passages"})."""
 
 
+# One Server-Sent Event, as a client's parser yields it: the event name and its JSON-encoded data.
+SSE_EVENT = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"type": "string", "enum": ["token", "citations", "done", "error"]},
+        "data": {"type": "string", "contentMediaType": "application/json", "description": "The event's JSON."},
+    },
+}
+
+
 def sse(event: str, data: Any) -> str:
     # ASCII-escaped: a stray surrogate in model output must not break the stream.
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=True)}\n\n"
@@ -34,7 +45,7 @@ def sse(event: str, data: Any) -> str:
     response_class=StreamingResponse,
     response_model=None,
     responses={
-        200: {"description": SSE_DESCRIPTION, "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+        200: {"description": SSE_DESCRIPTION, "content": {"text/event-stream": {"schema": SSE_EVENT}}},
         **declared(*V1_ERRORS, 503),
     },
 )

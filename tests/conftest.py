@@ -9,6 +9,8 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -147,11 +149,9 @@ def llm_env() -> dict[str, str]:
     llm_server.stop(settings)
 
 
-@pytest.fixture(scope="session")
-def live_service(corpus_data_dir: Path, llm_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> str:
-    """`paper-rag serve` in its own process on a copy of the corpus index (the embedded engine is one-process)."""
-    data_dir = tmp_path_factory.mktemp("service") / "data"
-    shutil.copytree(corpus_data_dir, data_dir, ignore=shutil.ignore_patterns("pdf"))
+@contextmanager
+def serving(data_dir: Path, port: int, env: dict[str, str]) -> Iterator[str]:
+    """`paper-rag serve` in its own process on `data_dir`, with `env` added; yields its base URL."""
     log = (data_dir / "serve.log").open("w")
     process = subprocess.Popen(
         [
@@ -160,16 +160,16 @@ def live_service(corpus_data_dir: Path, llm_env: dict[str, str], tmp_path_factor
             "from cli.main import main; main()",
             "serve",
             "--port",
-            str(SERVICE_PORT),
+            str(port),
             "--data-dir",
             str(data_dir),
         ],
         cwd=REPO,
-        env={**os.environ, **llm_env},
+        env={**os.environ, **env},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    base = f"http://127.0.0.1:{SERVICE_PORT}"
+    base = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{base}/healthz", 180, process=process)
         yield base
@@ -177,3 +177,12 @@ def live_service(corpus_data_dir: Path, llm_env: dict[str, str], tmp_path_factor
         process.terminate()
         process.wait(timeout=30)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def live_service(corpus_data_dir: Path, llm_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The service on a copy of the corpus index (the embedded engine is one-process), with the real generator."""
+    data_dir = tmp_path_factory.mktemp("service") / "data"
+    shutil.copytree(corpus_data_dir, data_dir, ignore=shutil.ignore_patterns("pdf"))
+    with serving(data_dir, SERVICE_PORT, llm_env) as base:
+        yield base

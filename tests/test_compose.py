@@ -40,3 +40,10 @@ def test_app_environment_names_are_settings():
         assert environment["LLM_MODEL"] == served_name
         assert environment["QDRANT_URL"].startswith("http://qdrant:")
     assert COMPOSE["services"]["ingest"]["command"][-1].endswith("paper-rag ingest")
+
+
+def test_the_api_needs_a_key_and_ports_bind_to_loopback():
+    api = COMPOSE["services"]["api"]
+    assert api["environment"]["API_KEY"].startswith("${API_KEY:?")  # no key, no start: never silently open
+    assert api["ports"] == ["${API_BIND:-127.0.0.1}:8000:8000"]
+    assert COMPOSE["services"]["qdrant"]["ports"] == ["127.0.0.1:6333:6333"]

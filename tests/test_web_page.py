@@ -9,10 +9,11 @@ import shutil
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, serving
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = REPO / "test-artifacts"
+KEYED_PORT = 8766
 needs_chromium = pytest.mark.skipif(
     CHROMIUM is None, reason="Debian chromium is not installed (apt-get install chromium)"
 )
@@ -74,4 +75,40 @@ def test_chat_page_renders_answer_with_citation_chips(live_service):
         assert notice.is_visible(), second.inner_text()
         assert "Tree of Thoughts" in notice.inner_text()
         page.screenshot(path=str(ARTIFACTS / "chat-page-abstain.png"), full_page=True)
+        browser.close()
+
+
+@needs_chromium
+def test_page_asks_for_the_api_key_and_keeps_it_for_the_tab(small_settings, tmp_path):
+    """With API_KEY set the page asks for the key once, sends it on every call (papers, status, answers), keeps
+    it across a reload of the tab, and asks again when a key is refused. The generator is down here."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    data_dir = tmp_path / "data"
+    shutil.copytree(small_settings.data_dir, data_dir, ignore=shutil.ignore_patterns("pdf"))
+    env = {"API_KEY": "s3cret", "LLM_BASE_URL": small_settings.llm_base_url}
+    with serving(data_dir, KEYED_PORT, env) as base, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page(viewport={"width": 1280, "height": 600})
+        page.goto(base)
+        page.wait_for_selector("#keyform:not([hidden])", timeout=30_000)
+        assert page.locator("#papers option").count() == 0
+        page.fill("#apikey", "wrong")
+        page.click("#keyform button")
+        page.wait_for_selector("#keyform:not([hidden])", timeout=30_000)
+        assert "refused" in page.get_attribute("#apikey", "placeholder")
+        page.fill("#apikey", "s3cret")
+        page.click("#keyform button")
+        page.wait_for_function("document.querySelectorAll('#papers option').length === 1", timeout=30_000)
+        assert page.locator("#keyform").is_hidden()
+        page.fill("#question", "What is multi-head attention?")
+        page.click("#send")
+        page.wait_for_selector(".msg.assistant .flags", timeout=120_000)
+        reply = page.inner_text(".msg.assistant .body")
+        assert "unreachable" in reply and "API key" not in reply, reply  # got past the key, met the stopped model
+        page.screenshot(path=str(ARTIFACTS / "chat-page-api-key.png"), full_page=True)
+        page.reload()
+        page.wait_for_function("document.querySelectorAll('#papers option').length === 1", timeout=30_000)
+        assert page.locator("#keyform").is_hidden()
         browser.close()

@@ -18,10 +18,10 @@ from pathlib import Path
 import pymupdf
 
 from paper_rag.schema import SectionKind
-from paper_rag.text import fix_ligatures
+from paper_rag.text import printable
 
 # Bump when a change here changes the paragraphs of an unchanged PDF: the ingest fingerprint records it.
-PARSER_VERSION = 1
+PARSER_VERSION = 2  # 2: control characters and lone surrogates cleaned from text and title
 
 _TEXT_FLAGS = pymupdf.TEXTFLAGS_DICT & ~pymupdf.TEXT_PRESERVE_LIGATURES
 _MARGIN = 0.07  # top/bottom share of the page where running headers and footers live
@@ -101,7 +101,9 @@ def parse_pdf(path: Path) -> ParsedPdf:
         pages = _drop_running_lines(pages, [page.rect.height for page in doc])
         body_size = _body_font_size(pages)
         vocabulary = Counter(w.lower() for lines in pages for line in lines for w in line.text.split())
-        parsed = ParsedPdf(pages=doc.page_count, metadata_title=(doc.metadata or {}).get("title", "") or "")
+        parsed = ParsedPdf(
+            pages=doc.page_count, metadata_title=printable((doc.metadata or {}).get("title", "") or "").strip()
+        )
         sections = _SectionTracker()
         for number, (page, lines) in enumerate(zip(doc, pages, strict=True), start=1):
             ordered = _reading_order(lines, page.rect.width)
@@ -120,7 +122,7 @@ def _page_lines(page: pymupdf.Page) -> list[_Line]:
             spans = [s for s in line["spans"] if s["text"].strip()]
             if not spans:
                 continue
-            text = fix_ligatures("".join(s["text"] for s in line["spans"])).strip()
+            text = printable("".join(s["text"] for s in line["spans"])).strip()
             chars = sum(len(s["text"]) for s in spans)
             size = sum(s["size"] * len(s["text"]) for s in spans) / chars
             bold = all(s["flags"] & 16 or "bold" in s["font"].lower() for s in spans)

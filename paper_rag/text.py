@@ -16,6 +16,25 @@ def fix_ligatures(text: str) -> str:
     return _LIGATURE_RE.sub(lambda m: _LIGATURES[m.group(0)], text)
 
 
+# C0 controls and DEL except tab and newlines (\x1b-\x1f are ligatures in some fonts: fix those first).
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def printable(text: str) -> str:
+    """Text safe to store, embed and send as JSON: ligatures fixed, control characters as spaces, and any lone
+    surrogate (which cannot be written as UTF-8) as U+FFFD."""
+    text = CONTROL_CHARS.sub(" ", fix_ligatures(text))
+    return text.encode("utf-8", "replace").decode("utf-8") if _has_surrogate(text) else text
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def normalize_for_match(text: str) -> str:
     """Whitespace, ligatures and line-end hyphens evened out: for comparing text across extractions."""
     text = fix_ligatures(text)

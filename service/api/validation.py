@@ -3,7 +3,6 @@ characters, a question neither blank nor too long, paper ids that exist, a conve
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Annotated
 
@@ -12,10 +11,8 @@ from pydantic import AfterValidator
 
 from paper_rag.catalog import IngestState
 from paper_rag.settings import Settings
+from paper_rag.text import CONTROL_CHARS
 from service.generator import Message
-
-# C0 controls and DEL, except tab and newlines: a NUL-only question is blank, not a question.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def clean_text(value: str) -> str:
@@ -24,7 +21,7 @@ def clean_text(value: str) -> str:
     except UnicodeEncodeError as exc:
         # Never echo the text back: a lone surrogate cannot be written as UTF-8 (nor logged safely).
         raise ValueError(f"holds a lone surrogate at character {exc.start}; send valid UTF-8 text") from None
-    return _CONTROL.sub(" ", value)
+    return CONTROL_CHARS.sub(" ", value)  # a NUL-only question is blank, not a question
 
 
 Text = Annotated[str, AfterValidator(clean_text)]

@@ -18,6 +18,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import time
@@ -214,6 +215,9 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=60)
         log.close()
+    # What the server sent, from its access log: a client still writing a refused body sees only a reset.
+    access = re.findall(r'"(?:GET|POST) (/[^ ?]*)[^"]*" (\d{3})', (args.out.parent / "soak-serve.log").read_text())
+    result["server_statuses"] = {f"{path} {status}": n for (path, status), n in sorted(Counter(access).items())}
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 

@@ -52,6 +52,7 @@ class AnswerResult:
     model: str
     prompt_tokens: int | None
     timings: dict[str, float]
+    completion_tokens: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         g = self.grounded
@@ -72,6 +73,14 @@ class AnswerResult:
             "prompt_tokens": self.prompt_tokens,
             "timings": {k: round(v, 1) for k, v in self.timings.items()},
         }
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """A client's generation options (None: the service's own, greedy and LLM_MAX_TOKENS)."""
+
+    temperature: float | None = None
+    max_tokens: int | None = None
 
 
 class GenerationFailedError(RuntimeError):
@@ -183,9 +192,10 @@ class AnswerService:
         papers: Sequence[str] | None = None,
         k: int | None = None,
         history: Sequence[Message] = (),
+        sampling: Sampling | None = None,
     ) -> AnswerResult:
         result: AnswerResult | None = None
-        async for kind, payload in self.stream(question, papers=papers, k=k, history=history):
+        async for kind, payload in self.stream(question, papers=papers, k=k, history=history, sampling=sampling):
             if kind == "done":
                 result = payload
         assert result is not None
@@ -198,6 +208,7 @@ class AnswerService:
         papers: Sequence[str] | None = None,
         k: int | None = None,
         history: Sequence[Message] = (),
+        sampling: Sampling | None = None,
     ) -> AsyncIterator[tuple[str, Any]]:
         """Events: ("token", str)…, ("citations", list), ("done", AnswerResult). Raises GenerationFailedError."""
         started = time.perf_counter()
@@ -214,7 +225,11 @@ class AnswerService:
             # The generator sees the standalone question: a bare follow-up ("and on French?") means nothing.
             messages = answer_messages(prepared.search_query, prepared.evidence)
             try:
-                async for token in self.generator.stream(messages, usage=usage):
+                sampling = sampling or Sampling()
+                tokens = self.generator.stream(
+                    messages, usage=usage, max_tokens=sampling.max_tokens, temperature=sampling.temperature
+                )
+                async for token in tokens:
                     if not parts:
                         timings["first_token_ms"] = _ms(started)
                     parts.append(token)
@@ -232,6 +247,12 @@ class AnswerService:
         yield (
             "done",
             AnswerResult(
-                prepared, grounded, self.reranker_info, self.generator.model, usage.get("prompt_tokens"), timings
+                prepared,
+                grounded,
+                self.reranker_info,
+                self.generator.model,
+                usage.get("prompt_tokens"),
+                timings,
+                usage.get("completion_tokens"),
             ),
         )

@@ -43,14 +43,20 @@ class Generator:
         return "".join([token async for token in self.stream(messages, max_tokens=max_tokens)])
 
     async def stream(
-        self, messages: list[Message], *, max_tokens: int | None = None, usage: dict[str, int] | None = None
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        usage: dict[str, int] | None = None,
     ) -> AsyncIterator[str]:
-        """The answer's tokens as they come; `usage`, when given, receives the server's token counts."""
+        """The answer's tokens as they come (greedy unless `temperature` is given); `usage`, when given,
+        receives the server's token counts."""
         body: dict[str, Any] = {
             "model": self._settings.llm_model,
             "messages": messages,
             "max_tokens": max_tokens or self._settings.llm_max_tokens,
-            "temperature": 0.0,
+            "temperature": 0.0 if temperature is None else temperature,
             "stream": True,
             "stream_options": {"include_usage": True},
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -53,15 +54,35 @@ class AnswerSlots:
     def full(self) -> bool:
         return self.in_progress >= self.limit
 
-    @contextmanager
-    def hold(self) -> Iterator[None]:
+    def reserve(self) -> Reservation:
+        """A slot, held until released; raises AnswerQueueFullError when none is free."""
         if self.full:
             raise AnswerQueueFullError(self.limit)
         self.in_progress += 1
+        return Reservation(self)
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        reservation = self.reserve()
         try:
             yield
         finally:
-            self.in_progress -= 1
+            reservation.release()
+
+
+class Reservation:
+    def __init__(self, slots: AnswerSlots) -> None:
+        self._slots: AnswerSlots | None = slots
+
+    def release(self) -> None:
+        """Idempotent: a stream releases it when it ends, or its finalizer when it never started."""
+        if self._slots is not None:
+            self._slots.in_progress -= 1
+            self._slots = None
+
+    def release_with(self, stream: object) -> None:
+        """Release when `stream` (an async generator a response may never start) is garbage-collected."""
+        weakref.finalize(stream, self.release)
 
 
 class AnswerQueueFullError(RuntimeError):

@@ -60,30 +60,33 @@ async def chat(body: ChatRequest, answers: AnswersDep, state: StateDep) -> Strea
     else:
         conversation_id, history = state.conversations.history(body.conversation_id)
         server_side = True
-    if state.slots.full:
-        return queue_full(AnswerQueueFullError(state.slots.limit), settings.retry_after_s)
+    try:
+        reservation = state.slots.reserve()  # held by the stream: released when it ends
+    except AnswerQueueFullError as exc:
+        return queue_full(exc, settings.retry_after_s)
 
     async def events() -> AsyncIterator[str]:
         try:
-            with state.slots.hold():
-                async for kind, payload in answers.stream(question, papers=papers, k=body.k, history=history):
-                    if kind == "token":
-                        yield sse("token", {"text": payload})
-                    elif kind == "citations":
-                        yield sse("citations", {"citations": payload})
-                    else:
-                        result = payload.as_json() | {"conversation_id": conversation_id}
-                        if server_side:
-                            state.conversations.remember(conversation_id, question, result["answer"])
-                        yield sse("done", result)
-        except AnswerQueueFullError as exc:  # filled up between the check above and now
-            yield sse("error", {"message": str(exc), "passages": []})
+            async for kind, payload in answers.stream(question, papers=papers, k=body.k, history=history):
+                if kind == "token":
+                    yield sse("token", {"text": payload})
+                elif kind == "citations":
+                    yield sse("citations", {"citations": payload})
+                else:
+                    result = payload.as_json() | {"conversation_id": conversation_id}
+                    if server_side:
+                        state.conversations.remember(conversation_id, question, result["answer"])
+                    yield sse("done", result)
         except GenerationFailedError as exc:
             yield sse("error", {"message": str(exc), "passages": passages_json(exc.prepared.passages)})
         except Exception as exc:  # the stream has started: report in-band, never a traceback
             log.exception("answer stream failed for /v1/chat")
             yield sse("error", {"message": f"internal error ({type(exc).__name__}); see the server log"})
+        finally:
+            reservation.release()
 
+    stream = events()
+    reservation.release_with(stream)
     return StreamingResponse(
-        events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        stream, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )

@@ -195,6 +195,11 @@ class Settings(BaseSettings):
         ge=1,
         description="Answers in progress at once (/v1/ask, /v1/chat); more get 503 with Retry-After, not a queue.",
     )
+    worker_threads: int | None = Field(
+        None,
+        ge=1,
+        description="Threads for the service's CPU work (retrieval, rerank, checks); default: asyncio's (cores + 4).",
+    )
     retry_after_s: int = Field(5, ge=1, description="Retry-After sent with the 503 when the answer queue is full.")
 
     # --- corpus fetch ------------------------------------------------------------------------------

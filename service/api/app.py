@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.worker_threads:
+            # Fewer threads holding the GIL at once leave the event loop (and /healthz) more of it.
+            asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(settings.worker_threads))
         state = build_state(settings)
         app.state.paper_rag = state
         if state.answers is not None:

@@ -17,7 +17,7 @@ $(BIN)/paper-rag: pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first, pinned to the CPU build: an unpinned torch pulls a multi-GB CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[dev,eval]"
 	touch $@
 
 setup: $(BIN)/paper-rag

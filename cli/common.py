@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from paper_rag.index import IndexUnavailableError, PaperIndex, open_index
 from paper_rag.settings import Settings
@@ -36,3 +38,14 @@ def open_index_or_exit(settings: Settings) -> PaperIndex:
     except IndexUnavailableError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(EXIT_USAGE) from exc
+
+
+def require_eval_extra() -> None:
+    """The evaluation's packages are an extra (the service's image leaves them out): say how to get them."""
+    missing = [name for name in ("ragas", "rank_bm25") if importlib.util.find_spec(name) is None]
+    if missing:
+        err.print(
+            f"[red]error:[/] {', '.join(missing)} not installed: the evaluation needs the eval extra "
+            + escape("(`pip install -e '.[eval]'`; `make setup` installs it)")
+        )
+        raise typer.Exit(EXIT_USAGE)

@@ -14,7 +14,16 @@ import typer
 from rich.logging import RichHandler
 from rich.table import Table
 
-from cli.common import EXIT_PARTIAL, EXIT_USAGE, DataDir, err, open_index_or_exit, out, settings_for
+from cli.common import (
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    DataDir,
+    err,
+    open_index_or_exit,
+    out,
+    require_eval_extra,
+    settings_for,
+)
 from cli.progress import RichIngestProgress
 from cli.reranker import reranker_app
 from ingest.corpus import fetch_corpus
@@ -279,6 +288,7 @@ def evaluate(
     data_dir: DataDir = None,
 ) -> None:
     """Run the golden set through the real pipeline; write results.json, questions.csv, report.md/html."""
+    require_eval_extra()
     from eval.harness import DEFAULT_GOLDEN
     from eval.harness import evaluate as run_evaluation
     from eval.runner import RETRIEVAL_CONFIGS

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import DataDir, err, open_index_or_exit, out, settings_for
+from cli.common import DataDir, err, open_index_or_exit, out, require_eval_extra, settings_for
 from cli.progress import progress_bar
 from paper_rag.schema import Chunk
 from paper_rag.settings import Settings
@@ -68,6 +68,8 @@ def filter_questions(data_dir: DataDir = None) -> None:
     """Mark each synthetic question kept or dropped (vague, copies its chunk, duplicate, golden overlap,
     not retrievable); rewrites RERANKER_QUESTIONS with the status of every question."""
     from collections import Counter
+
+    require_eval_extra()  # the golden set it checks overlaps against is read by the evaluation harness
 
     from eval.harness import DEFAULT_GOLDEN
     from paper_rag.rerank.question_filter import (

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 from rank_bm25 import BM25Okapi
-from tqdm import tqdm
+from rich.console import Console
+from rich.progress import track
 
 from eval.judge import RagasJudge
 from paper_rag.index import PaperIndex
@@ -58,6 +59,9 @@ class ResultCache:
         self.rows[row["key"]] = row
         with self.path.open("a") as handle:
             handle.write(json.dumps(row) + "\n")
+
+
+PROGRESS = Console(stderr=True)  # the same bars (rich) as the rest of the CLI
 
 
 def retrieval_searchers(
@@ -123,7 +127,7 @@ def cache_name(config: str, reranker: Reranker, settings: Settings) -> str:
 
 
 def run_retrieval(items: Sequence[dict[str, Any]], name: str, search: Search, cache: ResultCache) -> Iterator[dict]:
-    for item in tqdm(items, desc=f"retrieval: {name}", unit="q"):
+    for item in track(items, description=f"retrieval: {name}", console=PROGRESS):
         row = cache.get(item)
         if row is None:
             started = time.perf_counter()
@@ -137,7 +141,7 @@ async def run_answers(
     items: Sequence[dict[str, Any]], answers: AnswerService, cache: ResultCache, judge: RagasJudge | None
 ) -> list[dict[str, Any]]:
     rows = []
-    for item in tqdm(items, desc="answers", unit="q"):
+    for item in track(items, description="answers", console=PROGRESS):
         row = cache.get(item)
         if row is None:
             try:

@@ -184,5 +184,6 @@ def live_service(corpus_data_dir: Path, llm_env: dict[str, str], tmp_path_factor
     """The service on a copy of the corpus index (the embedded engine is one-process), with the real generator."""
     data_dir = tmp_path_factory.mktemp("service") / "data"
     shutil.copytree(corpus_data_dir, data_dir, ignore=shutil.ignore_patterns("pdf"))
-    with serving(data_dir, SERVICE_PORT, llm_env) as base:
+    # CORPUS_MIRROR: where the page images' PDFs are (this copy of DATA_DIR leaves the PDFs out).
+    with serving(data_dir, SERVICE_PORT, llm_env | {"CORPUS_MIRROR": str(CORPUS_PDF_DIR)}) as base:
         yield base

@@ -19,6 +19,17 @@ needs_chromium = pytest.mark.skipif(
 )
 
 
+def highlight_pixels(png: bytes) -> int:
+    """Pixels of the highlighter's yellow (text under it included: dark yellow, not grey)."""
+    import numpy as np
+    import pymupdf
+
+    pixmap = pymupdf.Pixmap(png)
+    rgb = np.frombuffer(pixmap.samples, dtype=np.uint8).reshape(pixmap.height, pixmap.width, pixmap.n)[..., :3]
+    r, g, b = (rgb[..., i].astype(int) for i in range(3))
+    return int(((r > 180) & (g > 180) & (b < 110)).sum())
+
+
 def launch_chromium(playwright):
     """Debian's headless Chromium, with nothing that reaches the network on its own."""
     return playwright.chromium.launch(
@@ -57,6 +68,10 @@ def test_chat_page_renders_answer_with_citation_chips(live_service):
         passage = page.inner_text("#passage")
         assert "Attention Is All You Need" in passage and "page" in passage
         assert page.locator("#passage a[href*='arxiv.org/pdf/1706.03762']").count() == 1
+        # The cited page, the quote highlighted in yellow: counted in the screenshot of the image as shown.
+        page.wait_for_function("document.querySelector('#passage img.page')?.naturalWidth > 0", timeout=60_000)
+        shown = page.locator("#passage img.page").screenshot(path=str(ARTIFACTS / "cited-page.png"))
+        assert highlight_pixels(shown) > 200, "no highlighted text visible on the cited page"
         page.screenshot(path=str(ARTIFACTS / "chat-page.png"), full_page=True)
         # Math is typeset by the vendored KaTeX (served by the app, no CDN); a price is not math.
         rendered = page.evaluate(r"() => renderMarkdown('Scaled by $\\frac{1}{\\sqrt{d_k}}$, at $5 and $10.', [])")

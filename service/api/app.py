@@ -22,7 +22,7 @@ from paper_rag.settings import Settings
 from service.api.deps import AnswerSlots, AppState, Conversations
 from service.api.errors import error_response
 from service.api.guards import RequestGuard
-from service.api.routes import ask, chat, health, openai_compat, search
+from service.api.routes import ask, chat, health, openai_compat, pages, search
 from service.pipeline import build_pipeline
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The page's vendored KaTeX (math typesetting), served from the package: nothing comes from a CDN.
     app.mount("/static/vendor", StaticFiles(directory=STATIC / "vendor"), name="vendor")
 
-    for router in (ask.router, chat.router, openai_compat.router, search.router, health.router):
+    for router in (ask.router, chat.router, openai_compat.router, search.router, pages.router, health.router):
         app.include_router(router)
     app.openapi = lambda: openapi_document(app, settings)  # type: ignore[method-assign]
     return app

@@ -1,12 +1,14 @@
-"""Talks to any OpenAI-compatible chat server (vLLM by default) over HTTP; the service never imports vllm."""
+"""Talks to any OpenAI-compatible chat server (vLLM by default) through the `openai` SDK; the service never
+imports vllm. Every failure (down, slow, an HTTP error, an error payload or a malformed line in the stream, an
+empty answer) becomes one GeneratorUnavailableError that says what happened and where."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import openai
 
 from paper_rag.settings import Settings
 
@@ -18,12 +20,14 @@ class GeneratorUnavailableError(RuntimeError):
 
 
 class Generator:
-    def __init__(self, *, settings: Settings, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, *, settings: Settings, http_client: httpx.AsyncClient | None = None) -> None:
         self._settings = settings
-        self._client = client or httpx.AsyncClient(
+        self._client = openai.AsyncOpenAI(
             base_url=settings.llm_base_url.rstrip("/"),
-            headers={"Authorization": f"Bearer {settings.llm_api_key}"},
+            api_key=settings.llm_api_key,
             timeout=httpx.Timeout(settings.llm_timeout_s, connect=5.0),
+            max_retries=settings.llm_retries,
+            http_client=http_client,
         )
 
     @property
@@ -33,11 +37,10 @@ class Generator:
     async def served_models(self) -> list[str]:
         """Model names the server offers; raises GeneratorUnavailableError when it cannot be reached."""
         try:
-            response = await self._client.get("/models", timeout=5.0)
-            response.raise_for_status()
-        except httpx.HTTPError as exc:
+            page = await self._client.models.list(timeout=5.0)
+            return [entry.id async for entry in page]
+        except (openai.OpenAIError, ValueError) as exc:
             raise self._unavailable(exc) from exc
-        return [entry["id"] for entry in response.json().get("data", [])]
 
     async def complete(self, messages: list[Message], *, max_tokens: int | None = None) -> str:
         return "".join([token async for token in self.stream(messages, max_tokens=max_tokens)])
@@ -52,43 +55,55 @@ class Generator:
     ) -> AsyncIterator[str]:
         """The answer's tokens as they come (greedy unless `temperature` is given); `usage`, when given,
         receives the server's token counts."""
-        body: dict[str, Any] = {
-            "model": self._settings.llm_model,
-            "messages": messages,
-            "max_tokens": max_tokens or self._settings.llm_max_tokens,
-            "temperature": 0.0 if temperature is None else temperature,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
+        produced = False
         try:
-            async with self._client.stream("POST", "/chat/completions", json=body) as response:
-                if response.status_code != 200:
-                    detail = (await response.aread()).decode(errors="replace")[:300]
-                    raise GeneratorUnavailableError(
-                        f"generator at {self._settings.llm_base_url} answered HTTP {response.status_code}: {detail}"
-                    )
-                async for line in response.aiter_lines():
-                    if not line.startswith("data:"):
-                        continue
-                    data = line[5:].strip()
-                    if data == "[DONE]":
-                        return
-                    chunk = json.loads(data)
-                    if usage is not None and chunk.get("usage"):
-                        usage.update(chunk["usage"])
-                    choices = chunk.get("choices") or [{}]
-                    token = (choices[0].get("delta") or {}).get("content")
-                    if token:
-                        yield token
-        except httpx.HTTPError as exc:
+            stream = await self._client.chat.completions.create(
+                model=self._settings.llm_model,
+                messages=messages,  # type: ignore[arg-type]
+                max_tokens=max_tokens or self._settings.llm_max_tokens,
+                temperature=0.0 if temperature is None else temperature,
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+            async for chunk in stream:
+                if usage is not None and chunk.usage is not None:
+                    usage.update(chunk.usage.model_dump(include={"prompt_tokens", "completion_tokens"}))
+                token = chunk.choices[0].delta.content if chunk.choices else None
+                if token:
+                    produced = True
+                    yield token
+        except (openai.OpenAIError, ValueError) as exc:  # ValueError: a stream line that is not JSON
             raise self._unavailable(exc) from exc
+        if not produced:  # never let an empty reply pass for an answer (or for the model declining)
+            raise GeneratorUnavailableError(f"generator at {self._settings.llm_base_url} returned an empty answer")
 
     def _unavailable(self, exc: Exception) -> GeneratorUnavailableError:
-        kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "is unreachable"
-        return GeneratorUnavailableError(
-            f"generator at {self._settings.llm_base_url} {kind} ({type(exc).__name__}); "
-            "start it with `paper-rag llm start` or set LLM_BASE_URL"
-        )
+        where = f"generator at {self._settings.llm_base_url}"
+        if isinstance(exc, openai.APITimeoutError):
+            return GeneratorUnavailableError(f"{where} timed out after {self._settings.llm_timeout_s:g} s")
+        if isinstance(exc, openai.APIConnectionError):
+            return GeneratorUnavailableError(
+                f"{where} is unreachable ({type(exc.__cause__ or exc).__name__}); "
+                "start it with `paper-rag llm start` or set LLM_BASE_URL"
+            )
+        if isinstance(exc, openai.APIStatusError):
+            return GeneratorUnavailableError(f"{where} answered HTTP {exc.status_code}: {_short(_detail(exc))}")
+        if isinstance(exc, openai.APIError):  # an error payload inside the stream
+            return GeneratorUnavailableError(f"{where} sent an error: {_short(exc.message)}")
+        return GeneratorUnavailableError(f"{where} sent a malformed reply ({type(exc).__name__}: {_short(str(exc))})")
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._client.close()
+
+
+def _detail(exc: openai.APIStatusError) -> Any:
+    """The server's own message: OpenAI nests it under "error", vLLM sends it at the top."""
+    body = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        return inner.get("message", inner) if isinstance(inner, dict) else inner
+    return body or exc.message
+
+
+def _short(text: Any) -> str:
+    return str(text)[:300]

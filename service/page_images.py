@@ -23,6 +23,7 @@ Found = Literal["full", "partial", "none", "no quote"]
 class PageImage:
     png: bytes
     found: Found
+    anchor: tuple[float, float] | None = None  # where the highlight starts: (x, y) as fractions of the page
 
 
 def highlight_rects(page: pymupdf.Page, quote: str) -> tuple[list[pymupdf.Quad], Found]:
@@ -49,9 +50,12 @@ def render_page(pdf: Path, sha256: str, page_number: int, quote: str) -> PageIma
     with pymupdf.open(pdf) as doc:
         page = doc[page_number - 1]
         found: Found = "no quote"
+        anchor = None
         if quote.strip():
             quads, found = highlight_rects(page, quote)
             if quads:
                 page.add_highlight_annot(quads)  # in memory only: the file is never written
+                first = quads[0].rect
+                anchor = (round(first.x0 / page.rect.width, 3), round(first.y0 / page.rect.height, 3))
         png = page.get_pixmap(matrix=pymupdf.Matrix(ZOOM, ZOOM), annots=True).tobytes("png")
-    return PageImage(png, found)
+    return PageImage(png, found, anchor)

@@ -30,8 +30,10 @@ def test_the_quote_is_highlighted_on_its_page(client, quote):
     response = client.get(PAGE.format(8), params={"quote": quote})
     assert response.status_code == 200 and response.headers["content-type"] == "image/png"
     assert response.headers["x-quote-found"] in {"full", "partial"}
+    x, y = map(float, response.headers["x-quote-anchor"].split(","))
+    assert 0.1 < x < 0.3 and 0.4 < y < 0.7  # the paragraph under "6.1 Machine Translation", left column start
     plain = client.get(PAGE.format(8))
-    assert plain.headers["x-quote-found"] == "no quote"
+    assert plain.headers["x-quote-found"] == "no quote" and "x-quote-anchor" not in plain.headers
     assert highlight_pixels(response.content) > 10 * max(1, highlight_pixels(plain.content))
     if quote is ACROSS_LINES:  # three lines marked, not one
         assert highlight_pixels(response.content) > 2 * highlight_pixels(

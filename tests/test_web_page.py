@@ -68,9 +68,10 @@ def test_chat_page_renders_answer_with_citation_chips(live_service):
         passage = page.inner_text("#passage")
         assert "Attention Is All You Need" in passage and "page" in passage
         assert page.locator("#passage a[href*='arxiv.org/pdf/1706.03762']").count() == 1
-        # The cited page, the quote highlighted in yellow: counted in the screenshot of the image as shown.
+        # The cited page, scrolled to the quote highlighted in yellow: counted in the screenshot of what is shown.
         page.wait_for_function("document.querySelector('#passage img.page')?.naturalWidth > 0", timeout=60_000)
-        shown = page.locator("#passage img.page").screenshot(path=str(ARTIFACTS / "cited-page.png"))
+        page.wait_for_function("document.querySelector('#passage .page-frame').scrollTop > 0", timeout=10_000)
+        shown = page.locator("#passage .page-frame").screenshot(path=str(ARTIFACTS / "cited-page.png"))
         assert highlight_pixels(shown) > 200, "no highlighted text visible on the cited page"
         page.screenshot(path=str(ARTIFACTS / "chat-page.png"), full_page=True)
         # Math is typeset by the vendored KaTeX (served by the app, no CDN); a price is not math.

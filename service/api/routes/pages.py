@@ -37,7 +37,8 @@ def pdf_of(record: PaperRecord, settings: Settings) -> Path:
         200: {
             "content": {"image/png": {}},
             "description": "The page at 144 dpi. X-Quote-Found: full, partial (some pieces of the quote), none "
-            "(the quote is not on this page: nothing highlighted) or no quote.",
+            "(the quote is not on this page: nothing highlighted) or no quote. X-Quote-Anchor: x,y of the highlight's "
+            "start as fractions of the page, when found.",
         },
         **declared(*V1_ERRORS, 404),
     },
@@ -57,4 +58,6 @@ async def page_image(
     pdf = pdf_of(record, state.settings)
     image = await asyncio.to_thread(render_page, pdf, record.sha256, page, quote)
     headers = {"X-Quote-Found": image.found, "Cache-Control": "private, max-age=3600"}
+    if image.anchor:
+        headers["X-Quote-Anchor"] = f"{image.anchor[0]},{image.anchor[1]}"
     return Response(image.png, media_type="image/png", headers=headers)

@@ -161,7 +161,11 @@ class Settings(BaseSettings):
     llm_max_model_len: int = Field(4096, ge=512, description="Context length the local vLLM is started with.")
     llm_timeout_s: float = Field(180.0, gt=0, description="Give up on a generation after this long.")
     llm_retries: int = Field(
-        1, ge=0, le=5, description="Retries of a generator call that failed to connect, timed out or got a 5xx/429."
+        1,
+        ge=0,
+        le=5,
+        description="Retries of a generator call that failed to connect, timed out, or got a server error "
+        "(500-599) or 429.",
     )
     llm_port: int = Field(8001, description="Port of the local vLLM server (`paper-rag llm start`).")
     llm_dtype: Literal["auto", "bfloat16", "float32"] = Field(

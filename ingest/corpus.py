@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 
 from paper_rag.embedder import file_sha256
+from paper_rag.manifest import is_arxiv_id
 from paper_rag.settings import Settings
 
-_ARXIV_ID = re.compile(r"^\d{4}\.\d{4,5}$")
 CHECKSUMS_FILE = "CHECKSUMS.tsv"
 
 
@@ -30,7 +30,7 @@ class Paper:
 
     @property
     def on_arxiv(self) -> bool:
-        return bool(_ARXIV_ID.match(self.paper_id))
+        return is_arxiv_id(self.paper_id)
 
     @property
     def file_name(self) -> str:

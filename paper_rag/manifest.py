@@ -8,6 +8,13 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+ARXIV_ID = re.compile(r"^\d{4}\.\d{4,5}$")
+
+
+def is_arxiv_id(paper_id: str) -> bool:
+    """A new-style arXiv id (1706.03762), as paper ids of arXiv papers are; other papers have a slug."""
+    return bool(ARXIV_ID.match(paper_id))
+
 
 @dataclass(frozen=True)
 class ManifestPaper:

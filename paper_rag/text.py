@@ -24,15 +24,16 @@ def printable(text: str) -> str:
     """Text safe to store, embed and send as JSON: ligatures fixed, control characters as spaces, and any lone
     surrogate (which cannot be written as UTF-8) as U+FFFD."""
     text = CONTROL_CHARS.sub(" ", fix_ligatures(text))
-    return text.encode("utf-8", "replace").decode("utf-8") if _has_surrogate(text) else text
+    return text.encode("utf-8", "replace").decode("utf-8") if surrogate_at(text) is not None else text
 
 
-def _has_surrogate(text: str) -> bool:
+def surrogate_at(text: str) -> int | None:
+    """Where the first lone surrogate is (text that cannot be written as UTF-8), or None."""
     try:
         text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return None
 
 
 def normalize_for_match(text: str) -> str:

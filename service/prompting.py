@@ -28,10 +28,13 @@ REWRITE_SYSTEM = """Rewrite the user's last question so it can be understood wit
 Name the paper or method it refers to. Reply with the rewritten question only."""
 
 
+def page_span(start: int, end: int) -> str:
+    return f"p. {start}" if start == end else f"pp. {start}-{end}"
+
+
 def passage_label(number: int, hit: SearchHit) -> str:
     c = hit.chunk
-    pages = f"p. {c.page_start}" if c.page_start == c.page_end else f"pp. {c.page_start}-{c.page_end}"
-    return f"[{number}] {c.title}, {c.section or 'front matter'}, {pages}"
+    return f"[{number}] {c.title}, {c.section or 'front matter'}, {page_span(c.page_start, c.page_end)}"
 
 
 def quoted(text: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 import weakref
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -80,9 +80,20 @@ class Reservation:
             self._slots.in_progress -= 1
             self._slots = None
 
-    def release_with(self, stream: object) -> None:
-        """Release when `stream` (an async generator a response may never start) is garbage-collected."""
-        weakref.finalize(stream, self.release)
+    def held_by(self, stream: AsyncIterator[str]) -> AsyncIterator[str]:
+        """`stream`, holding this slot until it ends, fails or is closed; released too when a response never
+        starts it (then the unstarted generator is garbage-collected)."""
+
+        async def holding() -> AsyncIterator[str]:
+            try:
+                async for item in stream:
+                    yield item
+            finally:
+                self.release()
+
+        wrapped = holding()
+        weakref.finalize(wrapped, self.release)
+        return wrapped
 
 
 class AnswerQueueFullError(RuntimeError):
@@ -97,8 +108,8 @@ class AppState:
     index: PaperIndex | None
     index_error: str
     answers: AnswerService | None
+    slots: AnswerSlots
     conversations: Conversations = field(default_factory=Conversations)
-    slots: AnswerSlots = field(default_factory=lambda: AnswerSlots(16))
 
 
 def get_state(request: Request) -> AppState:

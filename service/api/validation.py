@@ -11,16 +11,15 @@ from pydantic import AfterValidator
 
 from paper_rag.catalog import IngestState
 from paper_rag.settings import Settings
-from paper_rag.text import CONTROL_CHARS
+from paper_rag.text import CONTROL_CHARS, surrogate_at
 from service.generator import Message
 
 
 def clean_text(value: str) -> str:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
+    position = surrogate_at(value)
+    if position is not None:
         # Never echo the text back: a lone surrogate cannot be written as UTF-8 (nor logged safely).
-        raise ValueError(f"holds a lone surrogate at character {exc.start}; send valid UTF-8 text") from None
+        raise ValueError(f"holds a lone surrogate at character {position}; send valid UTF-8 text")
     return CONTROL_CHARS.sub(" ", value)  # a NUL-only question is blank, not a question
 
 

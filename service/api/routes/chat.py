@@ -35,6 +35,13 @@ SSE_EVENT = {
 }
 
 
+def event_stream(stream: AsyncIterator[str]) -> StreamingResponse:
+    """Server-Sent Events, unbuffered by proxies."""
+    return StreamingResponse(
+        stream, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
+
+
 def sse(event: str, data: Any) -> str:
     # ASCII-escaped: a stray surrogate in model output must not break the stream.
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=True)}\n\n"
@@ -82,11 +89,5 @@ async def chat(body: ChatRequest, answers: AnswersDep, state: StateDep) -> Strea
         except Exception as exc:  # the stream has started: report in-band, never a traceback
             log.exception("answer stream failed for /v1/chat")
             yield sse("error", {"message": f"internal error ({type(exc).__name__}); see the server log"})
-        finally:
-            reservation.release()
 
-    stream = events()
-    reservation.release_with(stream)
-    return StreamingResponse(
-        stream, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    )
+    return event_stream(reservation.held_by(events()))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -17,16 +16,18 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from paper_rag.manifest import is_arxiv_id
 from service.answering import AnswerResult, GenerationFailedError, Sampling, passages_json
 from service.api.deps import AnswerQueueFullError, AnswersDep, StateDep
 from service.api.errors import V1_ERRORS, declared, error_response
+from service.api.routes.chat import event_stream
 from service.api.schemas import PaperId
 from service.api.validation import Text, checked_history, checked_papers, checked_question
+from service.prompting import page_span
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 MODEL_ID = "paper-rag"
-_ARXIV_ID = re.compile(r"^\d{4}\.\d{4,5}$")
 
 
 class TextPart(BaseModel):
@@ -63,7 +64,7 @@ class ChatCompletionRequest(BaseModel):
 
 
 def arxiv_link(paper_id: str) -> str | None:
-    return f"https://arxiv.org/abs/{paper_id}" if _ARXIV_ID.match(paper_id) else None
+    return f"https://arxiv.org/abs/{paper_id}" if is_arxiv_id(paper_id) else None
 
 
 def with_references(result: AnswerResult) -> str:
@@ -74,9 +75,8 @@ def with_references(result: AnswerResult) -> str:
         return answer
     lines = []
     for n, c in sorted(cited.items()):
-        pages = f"p. {c.page}" if c.page == c.page_end else f"pp. {c.page}-{c.page_end}"
         link = arxiv_link(c.paper_id)
-        lines.append(f"[{n}] {c.title}, {c.section}, {pages}" + (f". {link}" if link else ""))
+        lines.append(f"[{n}] {c.title}, {c.section}, {page_span(c.page, c.page_end)}" + (f". {link}" if link else ""))
     return answer + "\n\nReferences:\n" + "\n".join(lines)
 
 
@@ -197,12 +197,6 @@ async def chat_completions(
         except Exception as exc:  # the stream has started: report in-band, never a traceback
             log.exception("answer stream failed for /v1/chat/completions")
             yield stream_error(f"internal error ({type(exc).__name__}); see the server log", [])
-        finally:
-            reservation.release()
         yield "data: [DONE]\n\n"
 
-    events_stream = events()
-    reservation.release_with(events_stream)
-    return StreamingResponse(
-        events_stream, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    )
+    return event_stream(reservation.held_by(events()))

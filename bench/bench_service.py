@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -23,6 +22,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.serving import served  # noqa: E402
 from paper_rag.settings import Settings  # noqa: E402
 from service.pipeline import build_pipeline  # noqa: E402
 
@@ -148,35 +148,11 @@ def main() -> None:
     if not args.search_only:
         result["model"] = settings.llm_model
         result["answers"] = asyncio.run(stage_latency(settings, questions[: args.questions]))
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from cli.main import main; main()",
-            "serve",
-            "--port",
-            str(args.port),
-            "--data-dir",
-            str(args.data_dir),
-        ],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{args.port}"
-    try:
-        for _ in range(120):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(1)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with served(args.data_dir, args.port, log=args.out.parent / "service-serve.log"):
+        base = f"http://127.0.0.1:{args.port}"
         httpx.get(f"{base}/v1/search", params={"q": "warm up"}, timeout=60)
         result["search_under_load"] = search_load(base, questions, args.clients, args.seconds)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 

@@ -19,7 +19,6 @@ import json
 import os
 import random
 import re
-import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
@@ -29,6 +28,10 @@ import httpx
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.serving import served  # noqa: E402
+
 OFF_TOPIC = ["How do I bake sourdough bread at home?", "What is the tallest mountain in Africa?"]
 MIX = (("search", 0.6), ("ask", 0.2), ("chat", 0.2))
 
@@ -183,40 +186,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8790)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "soak.json")
     args = parser.parse_args()
-    log = (args.out.parent / "soak-serve.log").open("w")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from cli.main import main; main()",
-            "serve",
-            "--port",
-            str(args.port),
-            "--data-dir",
-            str(args.data_dir),
-        ],
-        cwd=REPO,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{args.port}"
-    try:
-        for _ in range(180):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(1)
-        else:
-            raise SystemExit(f"service not ready after 180 s (is the generator up? see {log.name})")
-        result = asyncio.run(soak(base, args.clients, args.seconds, server.pid))
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
-        log.close()
+    log = args.out.parent / "soak-serve.log"
+    # /readyz: the generator must be up too (`paper-rag llm start`).
+    with served(args.data_dir, args.port, log=log, ready="/readyz", wait_s=180) as server:
+        result = asyncio.run(soak(f"http://127.0.0.1:{args.port}", args.clients, args.seconds, server.pid))
     # What the server sent, from its access log: a client still writing a refused body sees only a reset.
-    access = re.findall(r'"(?:GET|POST) (/[^ ?]*)[^"]*" (\d{3})', (args.out.parent / "soak-serve.log").read_text())
+    access = re.findall(r'"(?:GET|POST) (/[^ ?]*)[^"]*" (\d{3})', log.read_text())
     result["server_statuses"] = {f"{path} {status}": n for (path, status), n in sorted(Counter(access).items())}
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -65,8 +65,8 @@ def _retriever_search(settings: Settings, k: int):
 
 @reranker_app.command("filter")
 def filter_questions(data_dir: DataDir = None) -> None:
-    """Mark each synthetic question kept or dropped (vague, copies its chunk, duplicate, golden overlap,
-    not retrievable); rewrites RERANKER_QUESTIONS with the status of every question."""
+    """Mark each synthetic question kept or dropped (vague, copies its chunk, duplicate, golden overlap, chunk
+    holding golden evidence, not retrievable); rewrites RERANKER_QUESTIONS with the status of every question."""
     from collections import Counter
 
     require_eval_extra()  # the golden set it checks overlaps against is read by the evaluation harness
@@ -75,6 +75,7 @@ def filter_questions(data_dir: DataDir = None) -> None:
     from paper_rag.rerank.question_filter import (
         RETRIEVAL_K,
         assign_status,
+        golden_evidence,
         golden_question_terms,
         load_rows,
         save_rows,
@@ -89,6 +90,7 @@ def filter_questions(data_dir: DataDir = None) -> None:
             assign_status(
                 rows,
                 golden_terms=golden_question_terms(DEFAULT_GOLDEN),
+                evidence=golden_evidence(DEFAULT_GOLDEN),
                 search_many=search,
                 on_row=lambda: bars.advance(task),
             )

@@ -10,7 +10,7 @@ from collections import Counter
 from fastapi.testclient import TestClient
 
 from paper_rag.rerank.model import Reranker, blended_order, resolve_reranker
-from paper_rag.rerank.question_filter import assign_status, copies_chunk, load_rows
+from paper_rag.rerank.question_filter import assign_status, copies_chunk, golden_evidence, load_rows
 from paper_rag.rerank.questions import parse_questions
 from paper_rag.schema import Chunk, SearchHit
 from paper_rag.settings import PROJECT_ROOT, Settings
@@ -42,7 +42,7 @@ def test_parse_questions_keeps_numbered_questions_with_their_kinds():
     ]
 
 
-def test_filter_gives_each_question_its_reason():
+def test_filter_gives_each_question_its_reason(tmp_path):
     rows = [
         _row("What learning rate does Model X use?"),
         _row("What learning rate does Model X use?"),  # same again
@@ -51,11 +51,22 @@ def test_filter_gives_each_question_its_reason():
         _row("Which optimizer trains Model X on GPUs?"),  # retrieval does not find page 3 of p1
         _row("What BLEU score does the big Transformer reach?"),
         _row("What specific method is used in Model X?", title="Model X: a paper"),
+        _row("How long is Model Y trained, and on what hardware?", paper_id="p2"),  # chunk quoted by the golden set
     ]
-    found = [[_hit("p1", 3)], [_hit("p1", 3)], [], [], [_hit("p1", 9), _hit("p2", 3)], [_hit("p1", 3)], []]
+    found = [[_hit("p1", 3)], [_hit("p1", 3)], [], [], [_hit("p1", 9), _hit("p2", 3)], [_hit("p1", 3)], [], []]
     golden = [{"bleu", "score", "big", "transformer", "reach"}]
-    statuses = [r["status"] for r in assign_status(rows, golden_terms=golden, search_many=lambda qs: found)]
-    assert statuses == ["kept", "duplicate", "vague", "copies_chunk", "not_retrievable", "golden_overlap", "generic"]
+    golden_file = tmp_path / "golden.jsonl"
+    quote = {"paper_id": "p2", "page": 3, "evidence": "a Learning rate of 0.001 for ten epochs"}
+    golden_file.write_text(json.dumps({"question": "Q?", "gold": [quote]}) + "\n")
+    statuses = [
+        r["status"]
+        for r in assign_status(
+            rows, golden_terms=golden, evidence=golden_evidence(golden_file), search_many=lambda qs: found
+        )
+    ]
+    assert statuses == [
+        "kept", "duplicate", "vague", "copies_chunk", "not_retrievable", "golden_overlap", "generic", "golden_evidence"
+    ]  # fmt: skip
     assert not copies_chunk("What learning rate trains it?", rows[0]["chunk_text"])
 
 
@@ -64,7 +75,7 @@ def test_committed_questions_have_provenance_and_statuses():
     assert len(rows) >= 500
     counts = Counter(r["status"] for r in rows)
     assert counts["kept"] >= 300 and set(counts) <= {
-        "kept", "vague", "generic", "copies_chunk", "duplicate", "golden_overlap", "not_retrievable"
+        "kept", "vague", "generic", "copies_chunk", "duplicate", "golden_overlap", "golden_evidence", "not_retrievable"
     }  # fmt: skip
     for row in rows[:50]:
         assert row["question"].endswith("?") and row["paper_id"] and row["chunk_text"] and row["model"]

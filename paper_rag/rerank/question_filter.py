@@ -5,6 +5,8 @@
 - `copies_chunk`: it repeats a run of its chunk's words (a copied sentence teaches string matching);
 - `duplicate`: the same question (after normalising) was already kept;
 - `golden_overlap`: its terms overlap a golden-set question's (the evaluation must stay unseen);
+- `golden_evidence`: its source chunk holds a golden question's evidence quote (training on the very passages
+  the evaluation scores would measure memory, not ranking);
 - `not_retrievable`: hybrid retrieval does not bring back its chunk's paper and page in the top k
   (consistency filtering, as in Promptagator: a question retrieval cannot tie to its source is noise).
 """
@@ -81,10 +83,31 @@ def golden_question_terms(golden_path: Path) -> list[set[str]]:
     return [set(content_terms(json.loads(line)["question"])) for line in golden_path.read_text().splitlines() if line]
 
 
+def _words(text: str) -> str:
+    """Lower-cased words between spaces, so a quote matches across line breaks, case and punctuation."""
+    return " " + " ".join(tokens(text.lower())) + " "
+
+
+def golden_evidence(golden_path: Path) -> dict[str, list[str]]:
+    """Each paper's golden evidence quotes, as normalised word sequences."""
+    quotes: dict[str, list[str]] = {}
+    for line in golden_path.read_text().splitlines():
+        for gold in json.loads(line).get("gold", []) if line else []:
+            if gold.get("evidence"):
+                quotes.setdefault(gold["paper_id"], []).append(_words(gold["evidence"]))
+    return quotes
+
+
+def holds_golden_evidence(row: dict, evidence: dict[str, list[str]]) -> bool:
+    source = _words(row["chunk_text"])
+    return any(quote in source for quote in evidence.get(row["paper_id"], []))
+
+
 def assign_status(
     rows: list[dict],
     *,
     golden_terms: Sequence[set[str]],
+    evidence: dict[str, list[str]] | None = None,
     search_many: Callable[[Sequence[str]], Iterable[Sequence[SearchHit]]],
     on_row: Callable[[], None] | None = None,
 ) -> list[dict]:
@@ -103,6 +126,8 @@ def assign_status(
             row["status"] = "duplicate"
         elif overlaps_golden(question, golden_terms):
             row["status"] = "golden_overlap"
+        elif evidence and holds_golden_evidence(row, evidence):
+            row["status"] = "golden_evidence"
         elif not ties_back(row, hits[:RETRIEVAL_K]):
             row["status"] = "not_retrievable"
         else:

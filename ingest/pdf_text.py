@@ -21,9 +21,11 @@ from paper_rag.schema import SectionKind
 from paper_rag.text import printable
 
 # Bump when a change here changes the paragraphs of an unchanged PDF: the ingest fingerprint records it.
-PARSER_VERSION = 2  # 2: control characters and lone surrogates cleaned from text and title
+PARSER_VERSION = 3  # 2: control characters and lone surrogates cleaned; 3: image blocks not extracted
 
-_TEXT_FLAGS = pymupdf.TEXTFLAGS_DICT & ~pymupdf.TEXT_PRESERVE_LIGATURES
+# Image blocks are left out: only text is read, and decoding every figure took over half the parse time
+# (all 29 papers: 12.4 s -> 5.6 s). Without them PyMuPDF also stops splitting words at drop caps ("R obustly").
+_TEXT_FLAGS = pymupdf.TEXTFLAGS_DICT & ~pymupdf.TEXT_PRESERVE_LIGATURES & ~pymupdf.TEXT_PRESERVE_IMAGES
 _MARGIN = 0.07  # top/bottom share of the page where running headers and footers live
 _NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+([A-Z][^.]{1,90})$")
 _LETTERED = re.compile(r"^(?:Appendix\s+)?([A-H](?:\.\d{1,2}){0,3})[.:]?\s+([A-Z][^.]{1,90})$")

@@ -141,6 +141,13 @@ def test_table_rows_are_kept_after_their_caption():
     assert "28.4 41.8" in table[0].text
 
 
+def test_words_set_with_a_larger_first_letter_stay_whole():
+    """RoBERTa spells out its name with enlarged initials; extracting image blocks too made PyMuPDF split them
+    ("R obustly o ptimized"), which BM25 and the embedder then read as other words."""
+    page_six = " ".join(p.text for p in parse_pdf(corpus_pdf("1907.11692")).paragraphs if p.page == 6)
+    assert "RoBERTa for Robustly optimized BERT approach" in page_six
+
+
 def test_ligature_control_codes_are_mapped():
     assert fix_ligatures("e\x1ecient e\x1bort \ufb01ne-tuning \x1cnal") == "efficient effort fine-tuning final"
 

@@ -76,4 +76,5 @@ class Retriever:
                 fusion=fusion or self._settings.fusion,
                 paper_ids=paper_ids,
                 section_kinds=None if all_sections else DEFAULT_SEARCH_KINDS,
+                hnsw_ef=self._settings.hnsw_ef,
             )

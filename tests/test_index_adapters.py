@@ -53,7 +53,7 @@ def both_indexes(tmp_path_factory):
     server.close()
 
 
-def ranked(index, embedder, bm25, question, mode, fusion="rrf"):
+def ranked(index, embedder, bm25, question, mode, fusion="rrf", hnsw_ef=None):
     hits = index.query(
         dense=embedder.embed_query(question),
         sparse=bm25.query(question),
@@ -62,6 +62,7 @@ def ranked(index, embedder, bm25, question, mode, fusion="rrf"):
         prefetch=50,
         rrf_k=60,
         fusion=fusion,
+        hnsw_ef=hnsw_ef,
     )
     return [h.chunk.chunk_id for h in hits], [round(h.score, 4) for h in hits]
 
@@ -86,6 +87,18 @@ def test_same_ranking_in_both(both_indexes, mode, fusion):
         assert len(set(edge_ids) & set(server_ids)) >= 8, (question, mode, fusion)
         if mode == "hybrid":  # RRF scores are at most 2 / (60 + 1); DBSF sums per-leg normalized scores (~1 at top)
             assert (max(edge_scores) > 0.5) == (fusion == "dbsf"), (question, fusion, edge_scores)
+
+
+@pytest.mark.parametrize("mode", ["dense", "hybrid"])
+def test_hnsw_ef_reaches_both_engines(both_indexes, mode):
+    # A corpus this small is searched exactly (no HNSW graph below the indexing threshold), so a narrow ef
+    # must not change the answer: each engine takes the setting and still ranks as without it.
+    edge, server, embedder, bm25, _ = both_indexes
+    for index in (edge, server):
+        for question in QUESTIONS[:2]:
+            assert ranked(index, embedder, bm25, question, mode, hnsw_ef=4) == ranked(
+                index, embedder, bm25, question, mode
+            ), (question, mode)
 
 
 def test_filters_work_in_both(both_indexes):

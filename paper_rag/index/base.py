@@ -54,6 +54,7 @@ class PaperIndex(Protocol):
         fusion: Fusion = "rrf",
         paper_ids: Sequence[str] | None = None,
         section_kinds: Sequence[str] | None = None,
+        hnsw_ef: int | None = None,
     ) -> list[SearchHit]: ...
 
     def flush(self) -> None: ...

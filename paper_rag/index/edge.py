@@ -126,15 +126,17 @@ class EdgeIndex:
         fusion: Fusion = "rrf",
         paper_ids: Sequence[str] | None = None,
         section_kinds: Sequence[str] | None = None,
+        hnsw_ef: int | None = None,
     ) -> list[SearchHit]:
         where = _filter(paper_ids, section_kinds)
         dense_query = qe.Query.Nearest(dense, using=DENSE_VECTOR) if dense is not None else None
         sparse_query = qe.Query.Nearest(sparse, using=SPARSE_VECTOR) if sparse is not None else None
+        dense_params = qe.SearchParams(hnsw_ef=hnsw_ef) if hnsw_ef else None
         if mode == "hybrid":
             request = qe.QueryRequest(
                 limit=limit,
                 prefetches=[
-                    qe.Prefetch(limit=prefetch, query=dense_query, filter=where),
+                    qe.Prefetch(limit=prefetch, query=dense_query, filter=where, params=dense_params),
                     qe.Prefetch(limit=prefetch, query=sparse_query, filter=where),
                 ],
                 query=qe.Fusion.Rrf(k=rrf_k) if fusion == "rrf" else qe.Fusion.Dbsf(),  # type: ignore[arg-type]  # stub omits them
@@ -143,7 +145,11 @@ class EdgeIndex:
             )
         else:
             request = qe.QueryRequest(
-                limit=limit, query=dense_query if mode == "dense" else sparse_query, filter=where, with_payload=True
+                limit=limit,
+                query=dense_query if mode == "dense" else sparse_query,
+                filter=where,
+                params=dense_params if mode == "dense" else None,
+                with_payload=True,
             )
         return [SearchHit(Chunk.from_payload(p.payload or {}), p.score) for p in self._shard.query(request)]
 

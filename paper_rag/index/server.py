@@ -120,14 +120,16 @@ class ServerIndex:
         fusion: Fusion = "rrf",
         paper_ids: Sequence[str] | None = None,
         section_kinds: Sequence[str] | None = None,
+        hnsw_ef: int | None = None,
     ) -> list[SearchHit]:
         where = _filter(paper_ids, section_kinds)
         sparse_query = _sparse(sparse) if sparse is not None else None
+        dense_params = qm.SearchParams(hnsw_ef=hnsw_ef) if hnsw_ef else None
         if mode == "hybrid":
             response = self._client.query_points(
                 self._collection,
                 prefetch=[
-                    qm.Prefetch(query=dense, using=DENSE_VECTOR, limit=prefetch, filter=where),
+                    qm.Prefetch(query=dense, using=DENSE_VECTOR, limit=prefetch, filter=where, params=dense_params),
                     qm.Prefetch(query=sparse_query, using=SPARSE_VECTOR, limit=prefetch, filter=where),
                 ],
                 query=qm.RrfQuery(rrf=qm.Rrf(k=rrf_k)) if fusion == "rrf" else qm.FusionQuery(fusion=qm.Fusion.DBSF),
@@ -141,6 +143,7 @@ class ServerIndex:
                 query=dense if mode == "dense" else sparse_query,
                 using=DENSE_VECTOR if mode == "dense" else SPARSE_VECTOR,
                 query_filter=where,
+                search_params=dense_params if mode == "dense" else None,
                 limit=limit,
                 with_payload=True,
             )

@@ -44,7 +44,7 @@ from bench_query_scaling import BATCH, batches, corpus_vocabulary, latency, make
 
 from paper_rag.embedder import EMBEDDING_DIM, Embedder  # noqa: E402
 from paper_rag.index.base import DENSE_VECTOR, SPARSE_VECTOR  # noqa: E402
-from paper_rag.index.edge import EdgeIndex  # noqa: E402
+from paper_rag.index.edge import EdgeIndex, edge_config  # noqa: E402
 from paper_rag.rerank.question_filter import load_rows  # noqa: E402
 from paper_rag.settings import Settings  # noqa: E402
 from paper_rag.sparse import Bm25Encoder  # noqa: E402
@@ -245,11 +245,8 @@ def main() -> None:
         shard.close()
         print("adding int8 scalar quantization ...", flush=True)
         started = time.perf_counter()
-        config = qe.EdgeConfig(
-            vectors={DENSE_VECTOR: qe.EdgeVectorParams(size=EMBEDDING_DIM, distance=qe.Distance.Cosine)},
-            sparse_vectors={SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
-            quantization_config=qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99, always_ram=True),
-        )
+        int8 = qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99, always_ram=True)
+        config = edge_config(EMBEDDING_DIM, int8)
         shard = qe.EdgeShard.load(str(path), config)
         shard.optimize()
         report["quantize_s"] = round(time.perf_counter() - started, 1)

@@ -44,6 +44,15 @@ def _stored_vector_size(config_file: Path) -> int | None:
         return None  # unreadable here: the engine's own load reports what is wrong
 
 
+def edge_config(size: int, quantization: qe.ScalarQuantizationConfig | None = None) -> qe.EdgeConfig:
+    """The shard's layout: cosine dense vectors of `size`, a BM25 sparse vector with IDF, optional quantization."""
+    return qe.EdgeConfig(
+        vectors={DENSE_VECTOR: qe.EdgeVectorParams(size=size, distance=qe.Distance.Cosine)},
+        sparse_vectors={SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+        quantization_config=quantization,
+    )
+
+
 class EdgeIndex:
     def __init__(self, *, path: Path, vector_size: int | None = None) -> None:
         """vector_size: the embedding model's (open_index passes it); None: the packaged model's for a new
@@ -54,10 +63,7 @@ class EdgeIndex:
         if vector_size is not None and stored is not None and stored != vector_size:
             raise vector_size_mismatch(f"the Qdrant shard at {path}", stored, vector_size, f"delete {path}")
         size = vector_size if vector_size is not None else model_info(PACKAGED_MODEL).dimension
-        config = qe.EdgeConfig(
-            vectors={DENSE_VECTOR: qe.EdgeVectorParams(size=size, distance=qe.Distance.Cosine)},
-            sparse_vectors={SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
-        )
+        config = edge_config(size)
         try:
             if config_file.exists():
                 self._shard = qe.EdgeShard.load(str(path))

@@ -154,18 +154,18 @@ def search(
     k: Annotated[int | None, typer.Option("--k", min=1, max=100, help="Results to return.")] = None,
     paper: Annotated[list[str] | None, typer.Option("--paper", help="Only these paper ids.")] = None,
     all_sections: Annotated[bool, typer.Option(help="Also search references and appendices.")] = False,
-    rerank: Annotated[bool, typer.Option(help="--no-rerank: the fusion order, without the cross-encoder.")] = True,
+    rerank: Annotated[bool, typer.Option(help="--no-rerank: the fusion order, without the reranker.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per question.")] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Hybrid search (dense + BM25 fused in Qdrant), then the cross-encoder: the order answers use."""
+    """Hybrid search (dense + BM25 fused in Qdrant), then the reranker: the order answers use."""
     from paper_rag.rerank.model import Reranker
     from paper_rag.search import ranked_search
 
     settings = settings_for(data_dir)
     index = open_index_or_exit(settings)
     retriever = Retriever(settings=settings, index=index)
-    reranker = Reranker(settings=settings)
+    reranker = Reranker(settings=settings, retriever=retriever)
     if rerank:
         reranker.warm_up()
     about = reranker.describe() | {"applied": rerank and reranker.state == "available"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +10,10 @@ import typer
 
 from cli.common import DataDir, err, open_index_or_exit, out, require_eval_extra, settings_for
 from cli.progress import progress_bar
+from paper_rag.embedder import file_sha256
+from paper_rag.index import PaperIndex
+from paper_rag.rerank.model import reorder
+from paper_rag.retrieval import Retriever
 from paper_rag.schema import Chunk
 from paper_rag.settings import Settings
 
@@ -53,14 +58,12 @@ def questions(
     out.print(f"wrote {written} questions to {path}")
 
 
-def _retriever_search(settings: Settings, k: int):
-    """Hybrid search over the index (opened for the caller, who closes it), as the answer path runs it."""
-    from paper_rag.retrieval import Retriever
-
+def _open_retriever(settings: Settings) -> tuple[PaperIndex, Retriever]:
+    """Hybrid search over the index as the answer path runs it (the index is opened for the caller to close)."""
     index = open_index_or_exit(settings)
     retriever = Retriever(settings=settings, index=index)
     retriever.warm_up()
-    return index, lambda questions: retriever.search_many(questions, k=k)
+    return index, retriever
 
 
 @reranker_app.command("filter")
@@ -83,7 +86,7 @@ def filter_questions(data_dir: DataDir = None) -> None:
 
     settings = settings_for(data_dir)
     rows = load_rows(settings.reranker_questions)
-    index, search = _retriever_search(settings, RETRIEVAL_K)
+    index, retriever = _open_retriever(settings)
     try:
         with progress_bar(out) as bars:
             task = bars.add_task("questions", total=len(rows))
@@ -91,7 +94,7 @@ def filter_questions(data_dir: DataDir = None) -> None:
                 rows,
                 golden_terms=golden_question_terms(DEFAULT_GOLDEN),
                 evidence=golden_evidence(DEFAULT_GOLDEN),
-                search_many=search,
+                search_many=lambda questions: retriever.search_many(questions, k=RETRIEVAL_K),
                 on_row=lambda: bars.advance(task),
             )
     finally:
@@ -103,24 +106,39 @@ def filter_questions(data_dir: DataDir = None) -> None:
 
 @reranker_app.command("train")
 def train(
+    kind: Annotated[
+        str,
+        typer.Option(
+            help="features: the linear feature ranker (seconds; the default RERANKER_MODEL); cross-encoder: a "
+            "MiniLM CrossEncoder student (hours on a CPU)."
+        ),
+    ] = "features",
     layers: Annotated[
-        int, typer.Option(help="Encoder layers kept from the base (6 = all; 3 = a 2x faster student).")
+        int, typer.Option(help="Cross-encoder: encoder layers kept from the base (6 = all; 3 = a 2x faster student).")
     ] = 3,
-    epochs: Annotated[int, typer.Option(min=1)] = 1,
+    epochs: Annotated[int, typer.Option(min=1, help="Cross-encoder: passes over the questions.")] = 1,
     limit: Annotated[int | None, typer.Option(help="Train on the first N kept questions only.")] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Default: DATA_DIR/models/reranker.")] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Default: DATA_DIR/models/feature-reranker (features) or DATA_DIR/models/reranker."),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Train the cross-encoder on the kept synthetic questions with hard negatives from the index."""
-    import time
+    """Train the reranker on the kept synthetic questions, with candidates from the hybrid index."""
+    if kind not in ("features", "cross-encoder"):
+        err.print(f"[red]error:[/] --kind must be features or cross-encoder, not {kind!r}")
+        raise typer.Exit(2)
+    settings = settings_for(data_dir)
+    rows = _kept_questions(settings, limit)
+    if kind == "features":
+        _train_features(settings, rows, out_dir)
+    else:
+        _train_cross_encoder(settings, rows, out_dir, layers=layers, epochs=epochs)
 
-    from ingest.corpus import load_manifest
-    from paper_rag.embedder import cpu_has_fast_bf16, resolve_model_path
-    from paper_rag.rerank import training
-    from paper_rag.rerank.model import trained_reranker_dir
+
+def _kept_questions(settings: Settings, limit: int | None) -> list[dict]:
     from paper_rag.rerank.question_filter import load_rows
 
-    settings = settings_for(data_dir)
     rows = [r for r in load_rows(settings.reranker_questions) if r.get("status") == "kept"][:limit]
     if not rows:
         err.print(
@@ -128,6 +146,76 @@ def train(
             "`paper-rag reranker questions` and `paper-rag reranker filter` first."
         )
         raise typer.Exit(1)
+    return rows
+
+
+def _train_features(settings: Settings, rows: list[dict], out_dir: Path | None) -> None:
+    import time
+
+    from paper_rag.rerank import linear, training
+    from paper_rag.rerank.model import MANIFEST, trained_features_dir
+    from paper_rag.schema import DEFAULT_SEARCH_KINDS
+    from paper_rag.terms import TermStats
+
+    target = out_dir or trained_features_dir(settings)
+    started = time.perf_counter()
+    index, retriever = _open_retriever(settings)
+    try:
+        stats = TermStats(c.index_text for c in index.chunks() if c.section_kind in DEFAULT_SEARCH_KINDS)
+        with progress_bar(out) as bars:
+            task = bars.add_task("candidates and features", total=len(rows))
+            questions = linear.featurize(
+                rows,
+                retriever,
+                stats,
+                top_n=settings.rerank_top_n,
+                candidates=settings.rerank_candidates,
+                on_row=lambda: bars.advance(task),
+            )
+    finally:
+        index.close()
+    train_set = [q for q in questions if not training.is_dev(q.row)]
+    dev = [q for q in questions if training.is_dev(q.row)]
+    ranker = linear.fit([q.labelled() for q in train_set])
+    weights = ranker.save(target)
+
+    def by_ranker(q: linear.Question) -> list:
+        return reorder(q.candidates, ranker.scores(q.rows))
+
+    dev_questions = [training.DevQuestion(q.row, q.candidates) for q in dev]
+    scored = {id(d): q for d, q in zip(dev_questions, dev, strict=True)}
+    scores = {
+        "fusion": training.dev_scores(dev_questions, lambda d: d.candidates),
+        "trained": training.dev_scores(dev_questions, lambda d: by_ranker(scored[id(d)])),
+    }
+    manifest = {
+        "kind": "features",
+        "base_model": "linear over paper_rag/rerank/features.py",
+        "features": list(ranker.features),
+        "trained_at": training.now(),
+        "seconds": training.elapsed(started),
+        "questions_file": settings.reranker_questions.name,
+        "data_sha256": training.data_sha256(rows),
+        "questions": len(rows),
+        "train_questions": len(train_set),
+        "rerank_top_n": settings.rerank_top_n,
+        "scores": scores,
+        "weights_sha256": file_sha256(weights),
+    }
+    (target / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+    out.print(f"trained in {manifest['seconds']} s, wrote {target}; held-out scores: {scores}")
+
+
+def _train_cross_encoder(
+    settings: Settings, rows: list[dict], out_dir: Path | None, *, layers: int, epochs: int
+) -> None:
+    import time
+
+    from ingest.corpus import load_manifest
+    from paper_rag.embedder import cpu_has_fast_bf16, resolve_model_path
+    from paper_rag.rerank import training
+    from paper_rag.rerank.model import trained_reranker_dir
+
     target = out_dir or trained_reranker_dir(settings)
     config = training.TrainConfig(
         layers=layers, epochs=epochs, bf16=cpu_has_fast_bf16(), max_length=settings.rerank_max_tokens
@@ -135,11 +223,16 @@ def train(
     base = str(resolve_model_path(settings.embedding_model))
     short_names = {p.paper_id: p.short_name for p in load_manifest(settings.corpus_manifest)}
     started = time.perf_counter()
-    index, search = _retriever_search(settings, settings.rerank_candidates)
+    index, retriever = _open_retriever(settings)
     try:
         with progress_bar(out) as bars:
             task = bars.add_task("mining hard negatives", total=len(rows))
-            examples, dev = training.build_examples(rows, search, short_names, on_row=lambda: bars.advance(task))
+            examples, dev = training.build_examples(
+                rows,
+                lambda questions: retriever.search_many(questions, k=settings.rerank_candidates),
+                short_names,
+                on_row=lambda: bars.advance(task),
+            )
     finally:
         index.close()
     top_n = settings.rerank_top_n

@@ -8,6 +8,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,9 @@ from paper_rag.sparse import reference_tokens
 from service.answering import AnswerService, GenerationFailedError
 
 # "hybrid" is the service's own search (FUSION, default RRF); "hybrid-dbsf" the same legs fused by DBSF.
-# "hybrid+rerank" is the answer path's order; "hybrid+rerank-untrained" the same student with its base weights
-# and a fresh head, to show what training on the corpus adds.
+# "hybrid+rerank" is the answer path's order; "hybrid+rerank-untrained" the same reranker untrained, to show what
+# training on the corpus adds: for the feature ranker every feature weighed alike, for a cross-encoder the same
+# student with its base weights and a fresh head.
 RETRIEVAL_CONFIGS = ("dense", "bm25", "rank-bm25", "hybrid", "hybrid-dbsf", "hybrid+rerank", "hybrid+rerank-untrained")
 PIPELINE = "answers"  # the cache name of the full answer pipeline's results
 Search = Callable[[str], list[SearchHit]]
@@ -82,10 +84,13 @@ def retrieval_searchers(
     untrained: list[Any] = []  # loaded on first use
 
     def reranked_untrained(question: str) -> list[SearchHit]:
-        if not untrained:
-            untrained.append(untrained_reranker(settings, reranker))
         hits = retriever.search(question, k=settings.rerank_candidates)
         head = hits[: settings.rerank_top_n]
+        if reranker.feature_ranker is not None:
+            alike = replace(reranker.feature_ranker, weights=[1.0] * len(reranker.feature_ranker.weights), bias=0.0)
+            return reorder(hits, reranker.feature_scores(question, head, ranker=alike))[:10]
+        if not untrained:
+            untrained.append(untrained_reranker(settings, reranker))
         scores = untrained[0].predict([(question, rerank_text(h)) for h in head], show_progress_bar=False)
         return reorder(hits, [float(s) for s in scores])[:10]
 

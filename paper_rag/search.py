@@ -21,10 +21,10 @@ def ranked_search(
     all_sections: bool = False,
     rerank: bool = True,
 ) -> list[SearchHit]:
-    """Hybrid candidates, then the cross-encoder over the first RERANK_TOP_N; with rerank=False the fusion order."""
+    """Hybrid candidates, then the reranker over the first RERANK_TOP_N; with rerank=False the fusion order."""
     if not rerank:
         return retriever.search(question, k=k, paper_ids=paper_ids, all_sections=all_sections)
     candidates = retriever.search(
         question, k=max(k, settings.rerank_candidates), paper_ids=paper_ids, all_sections=all_sections
     )
-    return reranker.rerank(question, candidates)[:k]
+    return reranker.rerank(question, candidates, paper_ids=paper_ids, all_sections=all_sections)[:k]

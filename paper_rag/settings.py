@@ -84,13 +84,17 @@ class Settings(BaseSettings):
 
     # --- reranking ---------------------------------------------------------------------------------
     reranker_model: str = Field(
-        "corpus-minilm",
-        description="CrossEncoder to rerank with: 'corpus-minilm' (trained on this corpus by `paper-rag reranker "
-        "train`: DATA_DIR/models/reranker, else the committed copy), a local folder, or a hub id such as "
-        "cross-encoder/ms-marco-MiniLM-L-6-v2 (loaded offline: it must be in the HF cache). When it cannot be "
-        "loaded the service ranks by fusion score and says so (reranker state: unavailable).",
+        "corpus-features",
+        description="What reranks: 'corpus-features' (a linear ranker over candidate features trained on this "
+        "corpus by `paper-rag reranker train`: DATA_DIR/models/feature-reranker, else the committed copy); or a "
+        "CrossEncoder: 'corpus-minilm' (trained by `paper-rag reranker train --kind cross-encoder`), a local "
+        "folder, or a hub id such as cross-encoder/ms-marco-MiniLM-L-6-v2 (loaded offline: it must be in the HF "
+        "cache). When it cannot be loaded the service ranks by fusion score and says so (state: unavailable).",
     )
-    rerank_top_n: int = Field(20, ge=1, description="Fused candidates the cross-encoder scores (the rest keep order).")
+    rerank_top_n: int = Field(20, ge=1, description="Fused candidates the reranker scores (the rest keep order).")
+    rerank_leg_k: int = Field(
+        100, ge=1, description="Depth of each leg's own list the feature reranker reads ranks and scores from."
+    )
     reranker_precision: Literal["auto", "fp32", "bf16"] = Field(
         "auto",
         description="Like EMBEDDING_PRECISION, for the reranker: auto = bf16 autocast where the CPU is fast at it.",

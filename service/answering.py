@@ -166,13 +166,13 @@ class AnswerService:
         )
         timings["retrieve_ms"] = _ms(started)
         started = time.perf_counter()
-        ranked = await asyncio.to_thread(self.reranker.rerank, search_query, hits)
+        ranked = await asyncio.to_thread(self.reranker.rerank, search_query, hits, paper_ids=papers)
         timings["rerank_ms"] = _ms(started)
         candidates = cap_per_paper(ranked, limit=k or self._settings.answer_passages, cap=self._settings.per_paper_cap)
         started = time.perf_counter()
         abstention, scores = await asyncio.to_thread(self.gate.check, search_query, candidates, best)
         if self.reranker.state == "available" and ranked:
-            # The cross-encoder's probability that its best passage answers the question.
+            # The reranker's probability that its best passage answers the question.
             scores["rerank_top"] = round(ranked[0].score, 4)
             if abstention is None and ranked[0].score < self._settings.abstain_min_rerank_score:
                 reason = "No passage found answers this question (the reranker scores them all low)."

@@ -108,10 +108,11 @@ def build_answer_service(settings: Settings, index: PaperIndex, catalog: IngestS
     terms = CorpusTerms(index=index, catalog=catalog)
     generator = Generator(settings=settings)
 
+    retriever = Retriever(settings=settings, index=index, embedder=embedder)
     return AnswerService(
         settings=settings,
-        retriever=Retriever(settings=settings, index=index, embedder=embedder),
-        reranker=Reranker(settings=settings),
+        retriever=retriever,
+        reranker=Reranker(settings=settings, retriever=retriever, stats=terms.stats),
         generator=generator,
         rewriter=QueryRewriter(generator=generator),
         gate=AbstentionGate(

@@ -102,7 +102,19 @@ def tiny_reranker(corpus_data_dir: Path, tmp_path_factory: pytest.TempPathFactor
     filtered = run_cli("reranker", "filter", env=env)
     assert filtered.returncode == 0 and "kept" in filtered.stdout, filtered.stderr[-2000:]
     model_dir = questions.parent / "reranker"
-    trained = run_cli("reranker", "train", "--layers", "1", "--limit", "24", "--out", str(model_dir), env=env)
+    trained = run_cli(
+        "reranker",
+        "train",
+        "--kind",
+        "cross-encoder",
+        "--layers",
+        "1",
+        "--limit",
+        "24",
+        "--out",
+        str(model_dir),
+        env=env,
+    )
     assert trained.returncode == 0, trained.stderr[-3000:]
     return model_dir
 

@@ -4,12 +4,15 @@ student trained in the test on one paper's committed questions, loaded by search
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from collections import Counter
 
 from fastapi.testclient import TestClient
 
-from paper_rag.rerank.model import Reranker, blended_order, resolve_reranker
+from paper_rag.rerank.features import FEATURES
+from paper_rag.rerank.linear import LinearRanker, fit
+from paper_rag.rerank.model import COMMITTED_FEATURES, Reranker, blended_order, resolve_reranker
 from paper_rag.rerank.question_filter import assign_status, copies_chunk, golden_evidence, load_rows
 from paper_rag.rerank.questions import parse_questions
 from paper_rag.schema import Chunk, SearchHit
@@ -82,16 +85,47 @@ def test_committed_questions_have_provenance_and_statuses():
         assert row["page_start"] <= row["page_end"]
 
 
-def test_default_reranker_is_the_one_trained_in_the_data_dir_else_unavailable_with_what_to_do(tmp_path):
-    reranker = Reranker(settings=Settings(data_dir=tmp_path))
+def test_corpus_cross_encoder_is_the_one_trained_in_the_data_dir_else_unavailable_with_what_to_do(tmp_path):
+    settings = Settings(data_dir=tmp_path, reranker_model="corpus-minilm")
+    reranker = Reranker(settings=settings)
     reranker.warm_up()
     info = reranker.describe()
-    assert info["state"] == "unavailable" and "paper-rag reranker train" in info["reason"]
+    assert info["state"] == "unavailable" and info["kind"] == "cross-encoder"
+    assert "paper-rag reranker train --kind cross-encoder" in info["reason"]
     assert reranker.rerank("q", [_hit("p1", 1), _hit("p1", 2)]) == [_hit("p1", 1), _hit("p1", 2)]  # fusion order
     (tmp_path / "models" / "reranker").mkdir(parents=True)
     (tmp_path / "models" / "reranker" / "model.safetensors").write_bytes(b"")
-    assert resolve_reranker(Settings(data_dir=tmp_path)) == str(tmp_path / "models" / "reranker")
+    assert resolve_reranker(settings) == str(tmp_path / "models" / "reranker")
     assert resolve_reranker(Settings(data_dir=tmp_path, reranker_model="org/hub-model")) == "org/hub-model"
+
+
+def test_default_feature_reranker_is_the_committed_one_unless_one_was_trained_in_the_data_dir(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    assert resolve_reranker(settings) == str(COMMITTED_FEATURES)
+    manifest = json.loads((COMMITTED_FEATURES / "manifest.json").read_text())
+    assert manifest["features"] == list(FEATURES) and manifest["data_sha256"]
+    assert LinearRanker.load(COMMITTED_FEATURES).features == FEATURES
+    trained = tmp_path / "models" / "feature-reranker"
+    shutil.copytree(COMMITTED_FEATURES, trained)
+    assert resolve_reranker(settings) == str(trained)
+    # Without the retriever (it reads each leg's list) it is unavailable, says why, and keeps the fusion order.
+    reranker = Reranker(settings=settings)
+    assert reranker.rerank("q", [_hit("p1", 1), _hit("p1", 2)]) == [_hit("p1", 1), _hit("p1", 2)]
+    assert reranker.state == "unavailable" and "retriever" in reranker.reason
+
+
+def test_linear_fit_weighs_up_the_feature_that_finds_the_page_and_scores_are_probabilities():
+    rng = random.Random(0)
+    lists = []
+    for _ in range(60):  # the positive has term_coverage 1, the rest random noise everywhere
+        rows = [[rng.random() for _ in FEATURES] for _ in range(5)]
+        rows[0][FEATURES.index("term_coverage")] = 1.5
+        lists.append((rows, [1, 0, 0, 0, 0]))
+    ranker = fit(lists, epochs=200)
+    weights = dict(zip(ranker.features, ranker.weights, strict=True))
+    assert weights["term_coverage"] == max(weights.values()) > 0.5
+    scores = ranker.scores(lists[0][0])
+    assert abs(sum(scores) - 1) < 1e-9 and scores.index(max(scores)) == 0
 
 
 def test_a_reranker_trained_here_is_what_search_uses(tiny_reranker, corpus_data_dir, tmp_path):
@@ -127,7 +161,9 @@ def test_the_service_loads_a_reranker_from_the_data_dir_by_default_and_names_it(
     data_dir = tmp_path / "data"
     shutil.copytree(corpus_data_dir, data_dir, ignore=shutil.ignore_patterns("pdf"))
     shutil.copytree(tiny_reranker, data_dir / "models" / "reranker")
-    settings = Settings(data_dir=data_dir, llm_base_url="http://127.0.0.1:9/v1", llm_timeout_s=5)
+    settings = Settings(
+        data_dir=data_dir, llm_base_url="http://127.0.0.1:9/v1", llm_timeout_s=5, reranker_model="corpus-minilm"
+    )
     with TestClient(create_app(settings)) as client:
         ready = client.get("/readyz").json()  # 503: no generator here, but the reranker is named
         assert ready["reranker"]["state"] == "available" and ready["reranker"]["model"] == "corpus-minilm"
@@ -148,3 +184,35 @@ def test_blended_order_is_the_cross_encoders_at_weight_0_and_lets_fusion_break_n
     assert blended_order(scores, 0.0) == [1, 2, 0, 3]
     # With the fusion order weighed in as much, the fusion-first candidate climbs over a near tie.
     assert blended_order(scores, 1.0) == [1, 0, 2, 3]
+
+
+def test_a_feature_reranker_trained_here_reorders_search_and_damaged_weights_are_refused(corpus_data_dir, tmp_path):
+    """`paper-rag reranker train` (the default kind) on one paper's committed questions: its manifest, search
+    reranked by it, and a ranker.json that no longer matches its manifest's sha256 refused with the reason."""
+    kept = [r for r in load_rows(QUESTIONS) if r["status"] == "kept"]
+    paper = Counter(r["paper_id"] for r in kept).most_common(1)[0][0]
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("".join(json.dumps(r) + "\n" for r in kept if r["paper_id"] == paper))
+    folder = tmp_path / "feature-reranker"
+    env = {"RERANKER_QUESTIONS": str(questions), "DATA_DIR": str(corpus_data_dir)}
+    trained = run_cli("reranker", "train", "--limit", "60", "--out", str(folder), env=env)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["kind"] == "features" and manifest["questions"] <= 60 and manifest["features"] == list(FEATURES)
+    assert set(manifest["scores"]) == {"fusion", "trained"}
+
+    question = "How does the model handle long input sequences?"
+    env = {"DATA_DIR": str(corpus_data_dir), "RERANKER_MODEL": str(folder)}
+    reranked = json.loads(run_cli("search", question, "--json", "--k", "5", env=env).stdout)
+    assert reranked["reranker"]["state"] == "available" and reranked["reranker"]["applied"]
+    assert reranked["reranker"]["kind"] == "features"
+    assert reranked["reranker"]["manifest"]["weights_sha256"] == manifest["weights_sha256"]
+    assert all(0 <= r["score"] <= 1 for r in reranked["results"])
+    fusion = json.loads(run_cli("search", question, "--json", "--k", "5", "--no-rerank", env=env).stdout)
+
+    ranker = json.loads((folder / "ranker.json").read_text())
+    ranker["bias"] += 1.0
+    (folder / "ranker.json").write_text(json.dumps(ranker))
+    refused = json.loads(run_cli("search", question, "--json", "--k", "5", env=env).stdout)
+    assert refused["reranker"]["state"] == "unavailable" and "sha256" in refused["reranker"]["reason"]
+    assert [r["text"] for r in refused["results"]] == [r["text"] for r in fusion["results"]]

@@ -1,9 +1,12 @@
-"""The cross-encoder that reorders hybrid candidates; when it cannot be loaded it says so, never silently.
+"""The reranker that reorders hybrid candidates; when it cannot be loaded it says so, never silently.
 
-`RERANKER_MODEL` is a hub id, a folder, or `corpus-minilm` (the default): the reranker trained on this
-corpus by `paper-rag reranker train`, read from DATA_DIR/models/reranker when one was trained there, else
-the copy committed in the repository. A folder with a `manifest.json` (what training writes) has its
-weights' sha256 checked before loading.
+`RERANKER_MODEL` names one of two kinds:
+- `corpus-features` (the default): a linear ranker over candidate features (leg ranks and scores, term,
+  number and name matches), trained on this corpus's synthetic questions by `paper-rag reranker train`; read
+  from DATA_DIR/models/feature-reranker when one was trained there, else the copy committed in the repository.
+- a cross-encoder: `corpus-minilm` (trained by `paper-rag reranker train --kind cross-encoder`, from
+  DATA_DIR/models/reranker, else a committed copy), a hub id or a folder.
+A folder with a `manifest.json` (what training writes) has its weights' sha256 checked before loading.
 """
 
 from __future__ import annotations
@@ -11,18 +14,26 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paper_rag.embedder import bf16_wanted, file_sha256
-from paper_rag.schema import SearchHit
+from paper_rag.rerank.features import candidate_features
+from paper_rag.rerank.linear import RANKER_FILE, LinearRanker
+from paper_rag.schema import DEFAULT_SEARCH_KINDS, SearchHit
 from paper_rag.settings import PROJECT_ROOT, Settings
+from paper_rag.terms import TermStats
+
+if TYPE_CHECKING:
+    from paper_rag.retrieval import Retriever
 
 log = logging.getLogger(__name__)
 
 CORPUS_RERANKER = "corpus-minilm"
 COMMITTED_RERANKER = PROJECT_ROOT / "models" / "reranker"
+CORPUS_FEATURES = "corpus-features"
+COMMITTED_FEATURES = PROJECT_ROOT / "models" / "feature-reranker"
 MANIFEST = "manifest.json"
 WEIGHTS = "model.safetensors"
 
@@ -35,16 +46,29 @@ def trained_reranker_dir(settings: Settings) -> Path:
     return settings.data_dir / "models" / "reranker"
 
 
+def trained_features_dir(settings: Settings) -> Path:
+    return settings.data_dir / "models" / "feature-reranker"
+
+
+def is_feature_ranker(name_or_path: str) -> bool:
+    return name_or_path == CORPUS_FEATURES or (Path(name_or_path) / RANKER_FILE).is_file()
+
+
 def resolve_reranker(settings: Settings) -> str:
     """The folder (or hub id) `RERANKER_MODEL` names."""
-    if settings.reranker_model != CORPUS_RERANKER:
+    corpus = {
+        CORPUS_RERANKER: (trained_reranker_dir(settings), COMMITTED_RERANKER, WEIGHTS, " --kind cross-encoder"),
+        CORPUS_FEATURES: (trained_features_dir(settings), COMMITTED_FEATURES, RANKER_FILE, ""),
+    }
+    if settings.reranker_model not in corpus:
         return settings.reranker_model
-    for folder in (trained_reranker_dir(settings), COMMITTED_RERANKER):
-        if (folder / WEIGHTS).exists():
+    trained, committed, weights, option = corpus[settings.reranker_model]
+    for folder in (trained, committed):
+        if (folder / weights).exists():
             return str(folder)
     raise RerankerUnavailableError(
-        f"no trained reranker in {trained_reranker_dir(settings)} or {COMMITTED_RERANKER}: "
-        "run `paper-rag reranker train`, or set RERANKER_MODEL to a hub id or folder."
+        f"no trained reranker in {trained} or {committed}: "
+        f"run `paper-rag reranker train{option}`, or set RERANKER_MODEL to a hub id or folder."
     )
 
 
@@ -53,12 +77,12 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def check_weights(folder: Path, manifest: dict[str, Any]) -> None:
+def check_weights(folder: Path, manifest: dict[str, Any], weights: str = WEIGHTS) -> None:
     expected = manifest.get("weights_sha256")
-    actual = file_sha256(folder / WEIGHTS)
+    actual = file_sha256(folder / weights)
     if expected != actual:
         raise RerankerUnavailableError(
-            f"{folder / WEIGHTS} has sha256 {actual}, its manifest says {expected}: the weights are damaged "
+            f"{folder / weights} has sha256 {actual}, its manifest says {expected}: the weights are damaged "
             "or were replaced; retrain with `paper-rag reranker train` or restore the file."
         )
 
@@ -83,11 +107,24 @@ def rerank_text(hit: SearchHit) -> str:
 
 
 class Reranker:
-    """warm_up() tries to load the CrossEncoder; `state` is then "available" or "unavailable"."""
+    """warm_up() tries to load the ranker RERANKER_MODEL names; `state` is then "available" or "unavailable".
 
-    def __init__(self, *, settings: Settings) -> None:
+    The feature ranker reads each retrieval leg's own list, so it needs the `retriever`; `stats` gives the
+    corpus term statistics (default: counted once from the retriever's index)."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        retriever: Retriever | None = None,
+        stats: Callable[[], TermStats] | None = None,
+    ) -> None:
         self._settings = settings
+        self._retriever = retriever
+        self._stats = stats
         self._model: Any = None
+        self._ranker: LinearRanker | None = None
+        self.kind = "features" if is_feature_ranker(settings.reranker_model) else "cross-encoder"
         self.state = "not loaded"
         self.reason = ""
         self.path = ""
@@ -101,28 +138,45 @@ class Reranker:
             self.path = resolve_reranker(self._settings)
             folder = Path(self.path)
             self.manifest = read_manifest(folder) if folder.is_dir() else None
-            if self.manifest is not None:
-                check_weights(folder, self.manifest)
-            self._model = load_cross_encoder(self.path, max_length=self._settings.rerank_max_tokens)
+            if self.kind == "features":
+                self._load_features(folder)
+            else:
+                if self.manifest is not None:
+                    check_weights(folder, self.manifest)
+                self._model = load_cross_encoder(self.path, max_length=self._settings.rerank_max_tokens)
             self.state = "available"
-            log.info("reranker %s loaded from %s", self._settings.reranker_model, self.path)
+            log.info("reranker %s (%s) loaded from %s", self._settings.reranker_model, self.kind, self.path)
         except Exception as exc:  # any loading failure means: rank by fusion, and say so
             self.state, self.reason = "unavailable", f"{type(exc).__name__}: {str(exc)[:300]}"
             log.warning(
                 "reranker %s unavailable, ranking by fusion score: %s", self._settings.reranker_model, self.reason
             )
 
+    def _load_features(self, folder: Path) -> None:
+        if self._retriever is None:
+            raise RerankerUnavailableError("the feature reranker reads the retrieval legs: give it the retriever")
+        if self.manifest is None:
+            raise RerankerUnavailableError(f"{folder} has no {MANIFEST}: retrain with `paper-rag reranker train`")
+        check_weights(folder, self.manifest, RANKER_FILE)
+        self._ranker = LinearRanker.load(folder)
+        if self._stats is None:
+            index = self._retriever.index
+            counted = TermStats(c.index_text for c in index.chunks() if c.section_kind in DEFAULT_SEARCH_KINDS)
+            self._stats = lambda: counted
+
     def describe(self) -> dict[str, Any]:
         """What /readyz, answers and search results say about the reranker in use."""
-        info: dict[str, Any] = {"model": self._settings.reranker_model, "state": self.state}
-        if self.state == "available":
+        info: dict[str, Any] = {"model": self._settings.reranker_model, "kind": self.kind, "state": self.state}
+        if self.state == "available" and self.kind == "cross-encoder":
             info["precision"] = "bf16" if self.uses_bf16 else "fp32"
         if self.path:
             info["path"] = self.path
         if self.reason:
             info["reason"] = self.reason
         if self.manifest:
-            keys = ("base_model", "trained_at", "data_sha256", "questions", "steps", "scores", "weights_sha256")
+            keys = (
+                "kind", "base_model", "trained_at", "data_sha256", "questions", "steps", "scores", "weights_sha256"
+            )  # fmt: skip
             info["manifest"] = {k: self.manifest[k] for k in keys if k in self.manifest}
         return info
 
@@ -131,11 +185,12 @@ class Reranker:
         return bf16_wanted(self._settings.reranker_precision)
 
     def scores(self, question: str, texts: Sequence[str]) -> list[float]:
+        """The cross-encoder's score of each passage for the question."""
         import torch
 
         self.warm_up()
         if self._model is None:
-            raise RerankerUnavailableError(self.reason)
+            raise RerankerUnavailableError(self.reason or "the reranker in use is not a cross-encoder")
         # One forward pass at a time: on a few cores two at once only thrash.
         with self._lock, torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.uses_bf16):
             values = self._model.predict(
@@ -143,14 +198,47 @@ class Reranker:
             )
         return [float(v) for v in values]
 
-    def rerank(self, question: str, hits: Sequence[SearchHit], *, top_n: int | None = None) -> list[SearchHit]:
-        """The first `top_n` hits (default RERANK_TOP_N) reordered, the rest after them in fusion order; all in
-        fusion order (unchanged) when the model is unavailable. Each reranked hit's score is the cross-encoder's."""
+    def feature_scores(
+        self,
+        question: str,
+        head: Sequence[SearchHit],
+        *,
+        paper_ids: Sequence[str] | None = None,
+        all_sections: bool = False,
+        ranker: LinearRanker | None = None,
+    ) -> list[float]:
+        """The feature ranker's probability for each candidate, from the legs searched with the same filters
+        (`ranker`: other weights over the same features, e.g. the evaluation's untrained control)."""
         self.warm_up()
-        if self._model is None or not hits:
+        if self._ranker is None or self._retriever is None or self._stats is None:
+            raise RerankerUnavailableError(self.reason or "the reranker in use is not the feature ranker")
+        legs = self._retriever.legs(question, paper_ids=paper_ids, all_sections=all_sections)
+        return (ranker or self._ranker).scores(candidate_features(question, head, legs, self._stats()))
+
+    @property
+    def feature_ranker(self) -> LinearRanker | None:
+        return self._ranker
+
+    def rerank(
+        self,
+        question: str,
+        hits: Sequence[SearchHit],
+        *,
+        top_n: int | None = None,
+        paper_ids: Sequence[str] | None = None,
+        all_sections: bool = False,
+    ) -> list[SearchHit]:
+        """The first `top_n` hits (default RERANK_TOP_N) reordered, the rest after them in fusion order; all in
+        fusion order (unchanged) when the model is unavailable. Each reranked hit's score is the reranker's.
+        `paper_ids` and `all_sections` are the filters the hits were searched with."""
+        self.warm_up()
+        if self.state != "available" or not hits:
             return list(hits)
         head = hits[: top_n or self._settings.rerank_top_n]
-        scores = self.scores(question, [rerank_text(h) for h in head])
+        if self.kind == "features":
+            scores = self.feature_scores(question, head, paper_ids=paper_ids, all_sections=all_sections)
+        else:
+            scores = self.scores(question, [rerank_text(h) for h in head])
         return reorder(hits, scores, self._settings.rerank_fusion_weight)
 
 

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from paper_rag.index import open_index  # noqa: E402
-from paper_rag.rerank.model import Reranker, reorder  # noqa: E402
+from paper_rag.rerank.model import Reranker, is_feature_ranker, reorder  # noqa: E402
 from paper_rag.retrieval import Retriever  # noqa: E402
 from paper_rag.schema import SearchHit  # noqa: E402
 from paper_rag.settings import Settings  # noqa: E402
@@ -86,7 +86,12 @@ def main() -> None:
     print(json.dumps(results["fusion"]), flush=True)
     variants = [(20, "bf16", "index_text"), (10, "bf16", "index_text"), (30, "bf16", "index_text"),
                 (20, "fp32", "index_text"), (20, "bf16", "chunk_text")]  # fmt: skip
-    rerankers = {p: Reranker(settings=settings.model_copy(update={"reranker_precision": p})) for p in ("fp32", "bf16")}
+    # The cross-encoder RERANKER_MODEL names; with the feature reranker configured, the corpus-trained student.
+    model = "corpus-minilm" if is_feature_ranker(settings.reranker_model) else settings.reranker_model
+    rerankers = {
+        p: Reranker(settings=settings.model_copy(update={"reranker_precision": p, "reranker_model": model}))
+        for p in ("fp32", "bf16")
+    }
     for top_n, precision, text in variants:
         reranker = rerankers[precision]
         scored: dict[str, list[tuple[list[float], float]]] = {}

@@ -84,12 +84,13 @@ class Settings(BaseSettings):
 
     # --- reranking ---------------------------------------------------------------------------------
     reranker_model: str = Field(
-        "corpus-features",
-        description="What reranks: 'corpus-features' (a linear ranker over candidate features trained on this "
-        "corpus by `paper-rag reranker train`: DATA_DIR/models/feature-reranker, else the committed copy); or a "
-        "CrossEncoder: 'corpus-minilm' (trained by `paper-rag reranker train --kind cross-encoder`), a local "
+        "corpus-minilm",
+        description="What reranks: a CrossEncoder, 'corpus-minilm' (trained on this corpus by `paper-rag reranker "
+        "train --kind cross-encoder`: DATA_DIR/models/reranker, else a committed copy; none is committed), a local "
         "folder, or a hub id such as cross-encoder/ms-marco-MiniLM-L-6-v2 (loaded offline: it must be in the HF "
-        "cache). When it cannot be loaded the service ranks by fusion score and says so (state: unavailable).",
+        "cache); or 'corpus-features', a linear ranker over candidate features trained by `paper-rag reranker "
+        "train` (DATA_DIR/models/feature-reranker, else the committed copy): better pages, but answers measured "
+        "worse with it (bench/RESULTS.md). When it cannot be loaded the service ranks by fusion score and says so.",
     )
     rerank_top_n: int = Field(20, ge=1, description="Fused candidates the reranker scores (the rest keep order).")
     rerank_leg_k: int = Field(

@@ -99,8 +99,8 @@ def test_corpus_cross_encoder_is_the_one_trained_in_the_data_dir_else_unavailabl
     assert resolve_reranker(Settings(data_dir=tmp_path, reranker_model="org/hub-model")) == "org/hub-model"
 
 
-def test_default_feature_reranker_is_the_committed_one_unless_one_was_trained_in_the_data_dir(tmp_path):
-    settings = Settings(data_dir=tmp_path)
+def test_corpus_feature_reranker_is_the_committed_one_unless_one_was_trained_in_the_data_dir(tmp_path):
+    settings = Settings(data_dir=tmp_path, reranker_model="corpus-features")
     assert resolve_reranker(settings) == str(COMMITTED_FEATURES)
     manifest = json.loads((COMMITTED_FEATURES / "manifest.json").read_text())
     assert manifest["features"] == list(FEATURES) and manifest["data_sha256"]
@@ -210,9 +210,26 @@ def test_a_feature_reranker_trained_here_reorders_search_and_damaged_weights_are
     assert all(0 <= r["score"] <= 1 for r in reranked["results"])
     fusion = json.loads(run_cli("search", question, "--json", "--k", "5", "--no-rerank", env=env).stdout)
 
-    ranker = json.loads((folder / "ranker.json").read_text())
+    original = (folder / "ranker.json").read_text()
+    ranker = json.loads(original)
     ranker["bias"] += 1.0
     (folder / "ranker.json").write_text(json.dumps(ranker))
     refused = json.loads(run_cli("search", question, "--json", "--k", "5", env=env).stdout)
     assert refused["reranker"]["state"] == "unavailable" and "sha256" in refused["reranker"]["reason"]
     assert [r["text"] for r in refused["results"]] == [r["text"] for r in fusion["results"]]
+
+    # The service with RERANKER_MODEL set to it: /readyz and /v1/search name it, and it reorders the candidates.
+    data_dir = tmp_path / "data"
+    shutil.copytree(corpus_data_dir, data_dir, ignore=shutil.ignore_patterns("pdf"))
+    (folder / "ranker.json").write_text(original)  # undamaged again
+    settings = Settings(
+        data_dir=data_dir, llm_base_url="http://127.0.0.1:9/v1", llm_timeout_s=5, reranker_model=str(folder)
+    )
+    with TestClient(create_app(settings)) as client:
+        ready = client.get("/readyz").json()
+        assert ready["reranker"]["state"] == "available" and ready["reranker"]["kind"] == "features"
+        params = {"q": "How many GPU hours did training take?", "k": 10}
+        reranked = client.get("/v1/search", params=params).json()
+        wider = client.get("/v1/search", params=params | {"rerank": "false", "k": 30}).json()
+    assert reranked["reranker"]["applied"] is True and len(reranked["results"]) == 10
+    assert {r["text"] for r in reranked["results"]} <= {r["text"] for r in wider["results"]}

@@ -42,23 +42,18 @@ def test_readyz_reports_index_generator_and_reranker(live_service):
     assert report["ready"] is True
     assert report["index"]["points"] > 3000
     assert report["generator"]["model"] in report["generator"]["served"]
-    # Out of the box: the feature reranker committed in models/feature-reranker, named with its manifest.
-    reranker = report["reranker"]
-    assert reranker["state"] == "available" and reranker["model"] == "corpus-features"
-    assert reranker["kind"] == "features" and reranker["manifest"]["weights_sha256"]
-    assert reranker["manifest"]["scores"]["trained"]["questions"] > 100
+    # Out of the box no trained reranker exists: it says so and what to run (tests/test_reranker.py loads one).
+    assert report["reranker"]["state"] == "unavailable" and report["reranker"]["model"] == "corpus-minilm"
+    assert "paper-rag reranker train" in report["reranker"]["reason"]
 
 
-def test_search_is_reranked_by_default_and_rerank_false_gives_the_fusion_order(live_service):
+def test_search_without_a_reranker_says_so_and_gives_the_fusion_order(live_service):
     params = {"q": "How many GPU hours did it take to train the big Transformer model?", "k": 10}
     default = httpx.get(f"{live_service}/v1/search", params=params, timeout=60).json()
     fusion = httpx.get(f"{live_service}/v1/search", params=params | {"rerank": "false"}, timeout=60).json()
-    wider = httpx.get(f"{live_service}/v1/search", params=params | {"rerank": "false", "k": 30}, timeout=60).json()
-    assert default["reranker"]["applied"] is True and fusion["reranker"]["applied"] is False
-    assert len(default["results"]) == len(fusion["results"]) == 10
-    # The reranked ten are drawn from the fused candidates, with the reranker's probabilities as scores.
-    assert {r["text"] for r in default["results"]} <= {r["text"] for r in wider["results"]}
-    assert all(0 <= r["score"] <= 1 for r in default["results"][:10])
+    assert default["reranker"]["state"] == "unavailable" and default["reranker"]["applied"] is False
+    assert [r["text"] for r in default["results"]] == [r["text"] for r in fusion["results"]]
+    assert len(default["results"]) == 10
 
 
 def test_transformer_bleu_comes_back_as_28_4_cited_on_the_right_page(live_service):
@@ -71,7 +66,7 @@ def test_transformer_bleu_comes_back_as_28_4_cited_on_the_right_page(live_servic
         c["paper_id"] == "1706.03762" and set(range(c["page"], c["page_end"] + 1)) & right_pages
         for c in body["citations"]
     ), body["citations"]
-    assert body["reranker"]["state"] == "available" and body["model"] and body["grounded"]
+    assert body["reranker"]["state"] == "unavailable" and body["model"] and body["grounded"]
     assert {"retrieve_ms", "rerank_ms", "evidence_ms", "generate_ms", "total_ms"} <= set(body["timings"])
     assert body["prompt_tokens"] < 1000  # evidence sentences, not whole chunks
     assert all(c["quote"] in next(p["text"] for p in body["passages"] if p["n"] == c["n"]) for c in body["citations"])

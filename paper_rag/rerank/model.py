@@ -1,11 +1,11 @@
 """The reranker that reorders hybrid candidates; when it cannot be loaded it says so, never silently.
 
 `RERANKER_MODEL` names one of two kinds:
-- `corpus-features` (the default): a linear ranker over candidate features (leg ranks and scores, term,
-  number and name matches), trained on this corpus's synthetic questions by `paper-rag reranker train`; read
-  from DATA_DIR/models/feature-reranker when one was trained there, else the copy committed in the repository.
-- a cross-encoder: `corpus-minilm` (trained by `paper-rag reranker train --kind cross-encoder`, from
-  DATA_DIR/models/reranker, else a committed copy), a hub id or a folder.
+- a cross-encoder: `corpus-minilm` (the default; trained by `paper-rag reranker train --kind cross-encoder`,
+  from DATA_DIR/models/reranker, else a committed copy: none is committed yet), a hub id or a folder;
+- `corpus-features` (opt-in): a linear ranker over candidate features (leg ranks and scores, term, number and
+  name matches), trained on this corpus's synthetic questions by `paper-rag reranker train`; read from
+  DATA_DIR/models/feature-reranker when one was trained there, else the copy committed in the repository.
 A folder with a `manifest.json` (what training writes) has its weights' sha256 checked before loading.
 """
 

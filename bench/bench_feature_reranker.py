@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from dataclasses import replace
@@ -51,7 +52,10 @@ def main() -> None:
         raise SystemExit(f"the feature reranker is unavailable: {reranker.reason}")
     alike = replace(trained, weights=[1.0] * len(trained.weights), bias=0.0)
     sets = load_questions() | {"synthetic_dev": synthetic_dev(settings)}
-    results: dict = {"reranker": reranker.describe(), "rows": []}
+    described = reranker.describe()
+    # The committed result must not name this machine's checkout.
+    described["path"] = os.path.relpath(described["path"], REPO)
+    results: dict = {"reranker": described, "rows": []}
     for name, items in sets.items():
         candidates = [retriever.search(q["question"], k=settings.rerank_candidates) for q in items]
         fusion = summary([first_gold_rank(q, hits) for q, hits in zip(items, candidates, strict=True)], [])
